@@ -1,0 +1,128 @@
+"""The learner's process: imports their module and answers call requests.
+
+Started by normquiz.sandbox as `python -I -m normquiz._worker CONFIG`. Nothing
+it sends is trusted: the grading process validates every value and decides
+every verdict. Limits set here (memory, file size, no subprocesses, no reading
+of solutions or graders) hold for the learner's code because audit hooks and
+rlimits cannot be undone from Python.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import io
+import json
+import os
+import resource
+import sys
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+from normquiz import codec
+
+OUTPUT_LIMIT = 2000
+BLOCKED_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
+                  "os.forkpty", "subprocess.Popen", "ctypes.", "os.kill", "os.killpg")
+
+
+def _limit_resources(memory_mb: int) -> None:
+    # Address space: what numpy already mapped, plus the learner's allowance.
+    with open("/proc/self/statm") as f:
+        used = int(f.read().split()[0]) * resource.getpagesize()
+    limit = used + memory_mb * 2**20
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 2**20, 50 * 2**20))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+
+def _install_audit_hook(blocked: list[str]) -> None:
+    blocked_dirs = tuple(os.path.join(os.path.realpath(b), "") for b in blocked)
+
+    def hook(event: str, args: tuple) -> None:
+        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
+            path = os.fsdecode(args[0])
+            if os.path.realpath(path).startswith(blocked_dirs):
+                raise PermissionError(f"normquiz: reading {path} is not allowed while grading")
+        elif event.startswith(BLOCKED_EVENTS):
+            raise PermissionError(f"normquiz: '{event}' is not allowed while grading")
+
+    sys.addaudithook(hook)
+
+
+def _learner_traceback(exc: BaseException, module_file: str) -> str:
+    """Only the learner's frames, then the exception line: what they can act on."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == module_file]
+    lines = []
+    for f in frames[-5:]:
+        lines.append(f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}')
+        if f.line:
+            lines.append(f"    {f.line.strip()}")
+    lines.append(f"{type(exc).__name__}: {exc}"[:OUTPUT_LIMIT])
+    return "\n".join(lines)
+
+
+def _error(exc: BaseException, module_file: str) -> dict:
+    line = next((f.lineno for f in reversed(traceback.extract_tb(exc.__traceback__))
+                 if f.filename == module_file), None)
+    if isinstance(exc, SyntaxError) and exc.filename == module_file:
+        line = exc.lineno
+    return {"type": type(exc).__name__, "message": str(exc)[:OUTPUT_LIMIT], "line": line,
+            "traceback": _learner_traceback(exc, module_file)}
+
+
+def main() -> None:
+    config = json.loads(sys.argv[1])
+    req = os.fdopen(config["req_fd"], "rb")
+    resp_fd = config["resp_fd"]
+
+    def send(message: dict) -> None:
+        data = codec.dumps(message)
+        while data:
+            data = data[os.write(resp_fd, data):]
+
+    module_file = os.path.realpath(config["module"])
+    _limit_resources(config["memory_mb"])
+    _install_audit_hook(config["blocked"])
+    send({"hello": True})  # the worker itself is up; what follows is the learner's code
+    sys.path.insert(0, os.path.dirname(module_file))
+    captured = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+            spec = importlib.util.spec_from_file_location(config["name"], module_file)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[config["name"]] = module
+            spec.loader.exec_module(module)
+    except BaseException as e:  # noqa: B036 - SystemExit and KeyboardInterrupt are learner errors too
+        send({"import_error": _error(e, module_file)})
+        return
+    send({"ready": sorted(k for k, v in vars(module).items() if callable(v))})
+
+    for line in req:
+        request = json.loads(line)
+        reply: dict = {"id": request["id"]}
+        captured = io.StringIO()
+        try:
+            func = getattr(module, request["func"], None)
+            if not callable(func):
+                raise AttributeError(f"{Path(module_file).name} has no function {request['func']}")
+            args = codec.decode(request["args"])
+            kwargs = codec.decode(request["kwargs"])
+            with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
+                value = func(*args, **kwargs)
+            reply["value"] = codec.encode(value)
+            reply["args_after"] = codec.encode([args, kwargs])
+        except BaseException as e:  # noqa: B036 - report everything the learner's code raises
+            reply["error"] = _error(e, module_file)
+        reply["output"] = captured.getvalue()[:OUTPUT_LIMIT]
+        try:
+            send(reply)
+        except BaseException as e:  # noqa: B036 - e.g. MemoryError while encoding a huge value
+            send({"id": request["id"], "error": _error(e, module_file), "output": ""})
+
+
+if __name__ == "__main__":
+    np.seterr(all="ignore")  # the learner's NaNs are graded, not warned about
+    main()

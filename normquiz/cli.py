@@ -1,0 +1,272 @@
+"""The `normquiz` command: a thin layer over the library.
+
+Each command parses its options, calls the library and prints. Library errors
+(NormquizError) become one `Error: ...` paragraph and exit code 2. Heavy
+modules are imported inside the commands so `normquiz --help` starts fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _color() -> bool | None:
+    # None lets click decide (color only on a terminal); NO_COLOR turns it off everywhere.
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def echo(text: str = "", err: bool = False) -> None:
+    click.echo(text, err=err, color=_color())
+
+
+def style(text: str, **kwargs: Any) -> str:
+    return click.style(text, **kwargs)
+
+
+class _Group(click.Group):
+    """Turns library errors into one readable paragraph and exit code 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from normquiz.errors import NormquizError
+
+        try:
+            return super().invoke(ctx)
+        except NormquizError as e:
+            echo(style("Error: ", fg="red", bold=True) + str(e), err=True)
+            ctx.exit(EXIT_USAGE)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="normquiz")
+@click.option("--content", "content", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Extra content folder (same layout as the shipped one). Repeatable; "
+                   "NORMQUIZ_PATH works too.")
+@click.pass_context
+def cli(ctx: click.Context, content: tuple[Path, ...]) -> None:
+    """Learn layer, batch and weight normalization by writing code and answering questions.
+
+    Example:
+
+    \b
+        normquiz list
+        normquiz start layernorm
+        cd layernorm && normquiz grade
+    """
+    ctx.obj = content
+
+
+def _catalog(ctx: click.Context) -> Any:
+    from normquiz.content import Catalog, default_catalog
+
+    content = ctx.find_root().obj or ()
+    return Catalog(content) if content or os.environ.get("NORMQUIZ_PATH") else default_catalog()
+
+
+def _workspace_or_none() -> Any:
+    from normquiz.workspace import STATE_FILE, Workspace
+
+    here = Path.cwd().resolve()
+    if not any((p / STATE_FILE).exists() for p in (here, *here.parents)):
+        return None
+    return Workspace.find(here)
+
+
+@cli.command("list")
+@click.pass_context
+def list_cmd(ctx: click.Context) -> None:
+    """List the topics and their exercises, with your progress in this workspace.
+
+    Example:
+
+    \b
+        normquiz list
+    """
+    from normquiz.report import COLOR, SYMBOL
+
+    workspace = _workspace_or_none()
+    for topic in _catalog(ctx).topics():
+        here = workspace is not None and workspace.topic == topic.slug
+        echo(style(topic.slug, bold=True) + f"  {topic.title}"
+             + (style("  (this workspace)", fg="cyan") if here else ""))
+        for e in topic.exercises:
+            status = workspace.progress.get(e.id, {}).get("status") if here else None
+            mark = style(SYMBOL[status], fg=COLOR[status]) if status else " "
+            echo(f"  {mark} {e.id:<28} {e.kind:<8} {e.points:g} pt  {e.title}")
+        echo()
+    if workspace is None:
+        echo("Start a topic with: normquiz start TOPIC")
+
+
+@cli.command()
+@click.argument("topic")
+@click.argument("directory", required=False, type=click.Path(path_type=Path))
+@click.option("--force", is_flag=True,
+              help="Use an existing, non-empty folder: add missing files, keep every existing one.")
+@click.option("--seed", type=int, help="Seed of the numeric questions (default: random).")
+@click.pass_context
+def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
+          seed: int | None) -> None:
+    """Create a workspace for TOPIC in DIRECTORY (default ./TOPIC).
+
+    Never overwrites a file: with --force, files that exist are kept as they are.
+
+    Example:
+
+    \b
+        normquiz start layernorm
+        cd layernorm
+        normquiz grade
+    """
+    from normquiz.content import display_path
+    from normquiz.workspace import start as start_workspace
+
+    result = start_workspace(_catalog(ctx), topic, directory, force=force, seed=seed)
+    where = display_path(result.workspace.path)
+    for name in result.written:
+        echo(f"  wrote {Path(where) / name}")
+    for name in result.kept:
+        echo(f"  kept  {Path(where) / name} (yours, unchanged)")
+    echo()
+    echo(f"Next: cd {where} && normquiz grade")
+
+
+def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
+    """(workspace, exercise id, module path) from grade's optional ID|PATH argument."""
+    from normquiz.workspace import Workspace
+
+    if target and (target.endswith(".py") or os.sep in target or Path(target).is_file()):
+        path = Path(target)
+        if not path.is_file():
+            raise click.UsageError(f"{target} is not a file.")
+        return Workspace.find(path.resolve().parent), None, path
+    return Workspace.find(), target, None
+
+
+@cli.command()
+@click.argument("target", required=False, metavar="[ID|PATH]")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print the result as JSON (schema in README).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each code exercise may run (default 10).")
+@click.pass_context
+def grade(ctx: click.Context, target: str | None, as_json: bool, timeout: float | None) -> None:
+    """Grade this workspace, one exercise (ID) or a module file (PATH).
+
+    Exits 0 when everything passed, 1 when anything did not, 2 on a usage error.
+
+    Example:
+
+    \b
+        normquiz grade
+        normquiz grade layernorm_forward
+        normquiz grade --json > result.json
+    """
+    from normquiz.grading import grade_workspace
+    from normquiz.report import render_text
+    from normquiz.sandbox import DEFAULT_TIMEOUT
+
+    workspace, only, module = _resolve_target(target)
+    result = grade_workspace(workspace, _catalog(ctx), only=only, module_path=module,
+                             timeout=timeout or DEFAULT_TIMEOUT)
+    if as_json:
+        click.echo(result.json_text())
+    else:
+        graded = [f for f in (result.graded_file, "answers.yaml" if any(
+            e.kind != "code" for e in result.exercises) else None) if f]
+        echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {' and '.join(graded)}")
+        echo()
+        echo(render_text(result, style if _color() is not False else _plain))
+    ctx.exit(0 if result.passed else EXIT_FAILED)
+
+
+def _plain(text: str, **_: Any) -> str:
+    return text
+
+
+def _find(ctx: click.Context, exercise_id: str) -> tuple[Any, Any, Any]:
+    """(topic, exercise, workspace or None), preferring the workspace's own topic."""
+    catalog = _catalog(ctx)
+    workspace = _workspace_or_none()
+    if workspace is not None:
+        topic = catalog.topic(workspace.topic)
+        if any(e.id == exercise_id for e in topic.exercises):
+            return topic, topic.exercise(exercise_id), workspace
+    topic, exercise = catalog.find_exercise(exercise_id)
+    return topic, exercise, workspace if workspace and workspace.topic == topic.slug else None
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="ID")
+@click.option("--all", "show_all", is_flag=True, help="Show every hint at once.")
+@click.pass_context
+def hint(ctx: click.Context, exercise_id: str, show_all: bool) -> None:
+    """Show the next hint for exercise ID (one more each time you ask).
+
+    Example:
+
+    \b
+        normquiz hint layernorm_forward
+    """
+    topic, exercise, workspace = _find(ctx, exercise_id)
+    hints = exercise.hints
+    if show_all:
+        shown = len(hints)
+    elif workspace is not None:
+        shown = min(workspace.hints_shown.get(exercise.id, 0) + 1, len(hints))
+        workspace.hints_shown[exercise.id] = shown
+        workspace.save()
+    else:
+        shown = 1
+    for i in range(0 if show_all else shown - 1, shown):
+        echo(style(f"Hint {i + 1} of {len(hints)}", bold=True) + f" · {exercise.id}")
+        echo(hints[i].strip())
+        echo()
+    if shown < len(hints):
+        echo(f"Run 'normquiz hint {exercise.id}' again for the next hint.")
+    else:
+        echo(f"That was the last hint. 'normquiz explain {exercise.id}' shows the worked example.")
+
+
+@cli.command()
+@click.argument("exercise_id", metavar="ID")
+@click.pass_context
+def explain(ctx: click.Context, exercise_id: str) -> None:
+    """Explain exercise ID: the idea, a worked example and the common mistakes.
+
+    Example:
+
+    \b
+        normquiz explain layernorm_forward
+    """
+    from normquiz.content import CodeExercise
+
+    topic, exercise, workspace = _find(ctx, exercise_id)
+    echo(style(f"{exercise.title}", bold=True) + f" · {exercise.id}")
+    if isinstance(exercise, CodeExercise):
+        echo(f"{topic.module}: {exercise.signature}")
+    echo()
+    echo(exercise.explanation.strip())
+    mistakes = getattr(exercise, "mistakes", [])
+    if mistakes:
+        echo()
+        echo(style("Common mistakes", bold=True))
+        for m in mistakes:
+            echo(f"  - {m.title} [{m.id}]")
+
+
+def main() -> None:
+    cli(prog_name="normquiz")
+
+
+if __name__ == "__main__":
+    main()
+    sys.exit(0)

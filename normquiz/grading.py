@@ -1,0 +1,432 @@
+"""Grade code exercises: hidden pytest graders, run against the learner's module.
+
+The learner's functions run in a sandboxed worker (normquiz.sandbox); the
+graders, the reference solution and the mistake implementations run here, in
+the grading process, which alone decides every verdict.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from normquiz.content import (
+    Catalog,
+    ChoiceQuestion,
+    CodeExercise,
+    ContentError,
+    NumericQuestion,
+    Topic,
+    display_path,
+    load_mistakes,
+    load_reference,
+    mistake_function_name,
+)
+from normquiz.errors import WorkspaceError
+from normquiz.report import CheckResult, ExerciseResult, TopicResult
+from normquiz.sandbox import (
+    DEFAULT_TIMEOUT,
+    CallResult,
+    LearnerFailure,
+    LearnerTimeout,
+    NotImplementedYet,
+    Sandbox,
+)
+from normquiz.workspace import Workspace
+
+GRADER_INI = Path(__file__).with_name("grader.ini")
+
+
+class Submission:
+    """The learner's module as graders see it: `call(name, *args, **kwargs)`.
+
+    Each exercise has one time budget for all of its calls, started at its
+    first call; once it has run out, every further call fails at once.
+    """
+
+    def __init__(self, sandbox: Sandbox, timeout: float) -> None:
+        self.sandbox = sandbox
+        self.timeout = timeout
+        self.deadline: float | None = None
+
+    def call(self, name: str, *args: Any, **kwargs: Any) -> CallResult:
+        now = time.monotonic()
+        if self.deadline is None:
+            self.deadline = now + self.timeout
+        if now >= self.deadline:
+            raise LearnerTimeout("timed out")
+        return self.sandbox.call(name, args, kwargs, self.deadline - now)
+
+
+@dataclass
+class _Outcome:
+    checks: list[CheckResult] = field(default_factory=list)
+    failures: list[BaseException | None] = field(default_factory=list)
+
+
+class _GraderPlugin:
+    """Provides the `submission` and `reference` fixtures and records each check."""
+
+    def __init__(self, sandbox: Sandbox, reference: Any, timeout: float) -> None:
+        self.sandbox = sandbox
+        self._reference = reference
+        self.timeout = timeout
+        self.submissions: dict[str, Submission] = {}
+        self.outcomes: dict[str, _Outcome] = {}
+        self.collect_errors: list[str] = []
+
+    @staticmethod
+    def exercise_of(item: Any) -> str:
+        return Path(str(item.path)).stem.removeprefix("test_")
+
+    def pytest_configure(self, config: Any) -> None:
+        config.addinivalue_line("markers", "points(n): the weight of a check (default 1)")
+
+    @pytest.fixture
+    def submission(self, request: Any) -> Submission:
+        exercise = self.exercise_of(request.node)
+        if exercise not in self.submissions:
+            self.submissions[exercise] = Submission(self.sandbox, self.timeout)
+        return self.submissions[exercise]
+
+    @pytest.fixture
+    def reference(self) -> Any:
+        return self._reference
+
+    def pytest_collectreport(self, report: Any) -> None:
+        if report.failed:
+            self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-1500:]}")
+
+    def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
+        if call.when == "teardown" or (call.when == "setup" and call.excinfo is None):
+            return
+        marker = item.get_closest_marker("points")
+        points = float(marker.args[0]) if marker else 1.0
+        doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+        outcome = self.outcomes.setdefault(self.exercise_of(item), _Outcome())
+        exc = call.excinfo.value if call.excinfo is not None else None
+        message = ""
+        if isinstance(exc, AssertionError):
+            message = str(exc)
+        elif isinstance(exc, LearnerFailure):
+            message = exc.traceback
+        elif exc is not None:
+            if isinstance(exc, pytest.skip.Exception):
+                message = "this check was skipped by the grader"
+            else:
+                message = f"the grader could not check your result ({type(exc).__name__}: {exc})"
+        outcome.checks.append(CheckResult(doc, points, exc is None, message))
+        outcome.failures.append(exc)
+
+
+@contextmanager
+def _clean_pytest_env() -> Any:
+    """Graders run the same whatever the learner's environment says about pytest."""
+    saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, reference: Any,
+                timeout: float) -> dict[str, _Outcome]:
+    """Run the graders of `exercises` in this process; return their checks per exercise."""
+    paths = [topic.grader_path(e.id) for e in exercises]
+    for p in paths:
+        if not p.is_file():
+            raise ContentError(f"The grader {display_path(p)} does not exist.")
+    plugin = _GraderPlugin(sandbox, reference, timeout)
+    args = [*map(str, paths), "-c", str(GRADER_INI), "--rootdir", str(paths[0].parent),
+            "--confcutdir", str(paths[0].parent), "--import-mode=importlib", "--assert=plain",
+            "--capture=sys", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
+            "-p", "no:doctest", "-p", "no:warnings", "-p", "no:logging"]
+    with _clean_pytest_env():
+        pytest.main(args, plugins=[plugin])
+    if plugin.collect_errors:
+        raise ContentError("A grader failed to load:\n" + "\n".join(plugin.collect_errors))
+    for e in exercises:
+        if e.id not in plugin.outcomes:
+            raise ContentError(f"The grader {display_path(topic.grader_path(e.id))} has no checks.")
+    return plugin.outcomes
+
+
+# ---------------------------------------------------------------- diagnosis
+
+
+def _same_value(a: Any, b: Any) -> bool:
+    import numpy as np
+
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
+    try:
+        x, y = np.asarray(a), np.asarray(b)
+    except (TypeError, ValueError):
+        return False
+    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf" or x.shape != y.shape:
+        return False
+    return bool(np.allclose(x, y, rtol=1e-6, atol=1e-9, equal_nan=True))
+
+
+def _mutated(before: list[Any], after: list[Any]) -> bool:
+    import numpy as np
+
+    return any(isinstance(b, np.ndarray) and not (
+        isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True))
+        for b, a in zip(before, after))
+
+
+@dataclass
+class _Behavior:
+    """What a function did on one probe: raised, or returned a value (and mutated inputs?)."""
+
+    raised: bool
+    value: Any = None
+    mutated: bool = False
+    error: str = ""
+
+
+def _run_trusted(func: Any, args: list, kwargs: dict) -> _Behavior:
+    a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
+    try:
+        value = func(*a, **k)
+    except Exception as e:
+        return _Behavior(True, error=f"{type(e).__name__}: {e}")
+    return _Behavior(False, value, _mutated(list(args) + list(kwargs.values()),
+                                           list(a) + list(k.values())))
+
+
+def _run_learner(submission: Submission, name: str, args: list, kwargs: dict) -> _Behavior:
+    try:
+        r = submission.call(name, *args, **kwargs)
+    except LearnerTimeout:
+        raise
+    except LearnerFailure as e:
+        return _Behavior(True, error=e.message)
+    after = r.args_after + [r.kwargs_after.get(k) for k in kwargs]
+    return _Behavior(False, r.value, _mutated(list(args) + list(kwargs.values()), after))
+
+
+def _same(learner: _Behavior, mistake: _Behavior) -> bool:
+    if learner.raised or mistake.raised:
+        return learner.raised and mistake.raised
+    # A mistake that mutates its input is only matched by a learner who does too.
+    return _same_value(learner.value, mistake.value) and (learner.mutated or not mistake.mutated)
+
+
+@dataclass
+class Diagnosis:
+    mistakes: list[str]
+    example: str = ""
+
+
+def diagnose(topic: Topic, exercise: CodeExercise, submission: Submission,
+             reference: Any) -> Diagnosis:
+    """Which declared mistakes the learner's function behaves like, on the probes."""
+    from normquiz.checks import format_call, show
+
+    if not exercise.mistakes:
+        return Diagnosis([])
+    module = load_mistakes(topic, exercise.id)
+    ref_func = getattr(reference, exercise.function)
+    learner, ref = [], []
+    try:
+        for args, kwargs in module.PROBES:
+            learner.append(_run_learner(submission, exercise.function, list(args), dict(kwargs)))
+            ref.append(_run_trusted(ref_func, list(args), dict(kwargs)))
+    except LearnerTimeout:
+        return Diagnosis([])
+    matched = []
+    for m in exercise.mistakes:
+        func = getattr(module, mistake_function_name(m.id))
+        behaviors = [_run_trusted(func, list(a), dict(k)) for a, k in module.PROBES]
+        if all(_same(lb, mb) for lb, mb in zip(learner, behaviors)):
+            matched.append(m.id)
+    if not matched:
+        # Changing the inputs is a mistake of its own, whatever the values returned.
+        mutating = [m.id for m in exercise.mistakes
+                    if any(_run_trusted(getattr(module, mistake_function_name(m.id)), list(a),
+                                        dict(k)).mutated for a, k in module.PROBES)]
+        if mutating and any(b.mutated for b in learner):
+            matched = mutating[:1]
+    example = ""
+    for (args, kwargs), lb, rb in zip(module.PROBES, learner, ref):
+        if lb.raised and not rb.raised:
+            example = (f"{format_call(exercise.function, args, kwargs, ref_func)}\n"
+                       f"  raised {lb.error.splitlines()[-1] if lb.error else 'an error'}\n"
+                       f"  expected {show(rb.value, 11)}")
+            break
+        if not lb.raised and not rb.raised and not _same_value(lb.value, rb.value):
+            example = (f"{format_call(exercise.function, args, kwargs, ref_func)}\n"
+                       f"  returned {show(lb.value, 11)}\n  expected {show(rb.value, 11)}")
+            break
+    return Diagnosis(matched, example)
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+def _status(outcome: _Outcome) -> str:
+    failures = [f for f in outcome.failures if f is not None]
+    if not failures:
+        return "passed"
+    if any(isinstance(f, LearnerTimeout) for f in failures):
+        return "timeout"
+    if all(isinstance(f, NotImplementedYet) for f in failures) and len(failures) == len(
+            outcome.failures):
+        return "unanswered"
+    if all(isinstance(f, LearnerFailure) for f in failures):
+        return "error"
+    return "failed"
+
+
+def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outcome,
+              diagnosis: Diagnosis | None, timeout: float) -> str:
+    module = topic.module
+    if status == "unanswered":
+        return (f"Not implemented yet: fill in the # TODO lines of {exercise.function} in "
+                f"{module}, then run normquiz grade {exercise.id}.")
+    failed = [(c, f) for c, f in zip(outcome.checks, outcome.failures) if f is not None]
+    lines: list[str] = []
+    if status == "timeout":
+        lines.append(f"{exercise.function} did not finish within {timeout:g} seconds "
+                     "(an infinite loop, or a very slow computation?). "
+                     "The other exercises were still graded.")
+    elif status == "error":
+        first = failed[0][1]
+        lines.append(f"{exercise.function} raised an exception:")
+        lines += ["  " + line for line in getattr(first, "traceback", str(first)).splitlines()]
+    else:
+        check, _ = failed[0]
+        lines.append(f"Check failed: {check.name}")
+        lines += ["  " + line for line in check.message.splitlines()]
+        if len(failed) > 1:
+            lines.append(f"({len(failed) - 1} more check{'s' if len(failed) > 2 else ''} failed: "
+                         + "; ".join(c.name for c, _ in failed[1:4])
+                         + ("; …" if len(failed) > 4 else "") + ")")
+    if diagnosis and diagnosis.mistakes:
+        for m in diagnosis.mistakes:
+            mistake = exercise.mistake(m)
+            lines += ["", f"Diagnosis: {mistake.title} [{m}]"]
+            lines += mistake.feedback.strip().splitlines()
+    if diagnosis and diagnosis.example and status != "timeout":
+        lines += ["", "The smallest input where your function differs:"]
+        lines += ["  " + line for line in diagnosis.example.splitlines()]
+    lines += ["", f"Next: normquiz hint {exercise.id} · normquiz explain {exercise.id}"]
+    return "\n".join(lines)
+
+
+def syntax_check(module_path: Path) -> None:
+    """A syntax error is the learner's to fix before anything can be graded."""
+    try:
+        source = module_path.read_bytes()
+    except OSError as e:
+        raise WorkspaceError(f"{display_path(module_path)} cannot be read: {e.strerror}.") from None
+    try:
+        compile(source, str(module_path), "exec", dont_inherit=True)
+    except SyntaxError as e:
+        raise WorkspaceError(
+            f"{display_path(module_path)}, line {e.lineno}: syntax error: {e.msg}. "
+            "Fix it, then grade again."
+        ) from None
+    except ValueError as e:  # e.g. a NUL byte in the file
+        raise WorkspaceError(f"{display_path(module_path)}: cannot be compiled: {e}.") from None
+
+
+def blocked_paths(topic: Topic) -> list[Path]:
+    return [topic.root / "solutions", topic.root / "grader"]
+
+
+def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *,
+               timeout: float = DEFAULT_TIMEOUT, sandbox: Sandbox | None = None,
+               reference: Any = None) -> list[ExerciseResult]:
+    """Grade the code exercises of `topic` against the learner's module file."""
+    if not exercises:
+        return []
+    syntax_check(module_path)
+    own_sandbox = sandbox is None
+    sandbox = sandbox or Sandbox(module_path, blocked=blocked_paths(topic))
+    sandbox.start()  # the worker imports numpy while this process imports pytest
+    try:
+        reference = reference or load_reference(topic)
+        outcomes = run_graders(topic, exercises, sandbox, reference, timeout)
+        results = []
+        for e in exercises:
+            outcome = outcomes[e.id]
+            status = _status(outcome)
+            total = sum(c.points for c in outcome.checks)
+            passed = sum(c.points for c in outcome.checks if c.passed)
+            diagnosis = None
+            if status in ("failed", "error"):
+                sub = Submission(sandbox, timeout)
+                diagnosis = diagnose(topic, e, sub, reference)
+            results.append(ExerciseResult(
+                e.id, "code", e.title, status, e.points * passed / total, e.points,
+                diagnosis.mistakes if diagnosis else [],
+                "" if status == "passed" else _feedback(e, topic, status, outcome, diagnosis,
+                                                        timeout),
+                outcome.checks,
+            ))
+        return results
+    finally:
+        if own_sandbox:
+            sandbox.stop()
+
+
+# ---------------------------------------------------------------- whole topics and workspaces
+
+
+def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any], seed: int,
+                only: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
+    """Grade a module file and answers for `topic`; `only` restricts to one exercise id."""
+    from normquiz.questions import generate, grade_choice, grade_numeric
+
+    selected = [topic.exercise(only)] if only else topic.exercises
+    code = [e for e in selected if isinstance(e, CodeExercise)]
+    results: dict[str, ExerciseResult] = {}
+    if code:
+        assert module_path is not None
+        for r in grade_code(topic, module_path, code, timeout=timeout):
+            results[r.id] = r
+    for q in selected:
+        if isinstance(q, NumericQuestion):
+            results[q.id] = grade_numeric(q, generate(topic, q, seed), answers.get(q.id))
+        elif isinstance(q, ChoiceQuestion):
+            results[q.id] = grade_choice(q, answers.get(q.id))
+    return TopicResult(topic.slug, [results[e.id] for e in selected],
+                       display_path(module_path) if code and module_path else None, seed)
+
+
+def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = None,
+                    module_path: Path | None = None,
+                    timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
+    """Grade a learner's workspace and record the progress in its state file."""
+    topic = catalog.topic(workspace.topic)
+    if only is not None:
+        topic.exercise(only)  # an unknown id is a usage error, before any work
+    selected = [topic.exercise(only)] if only else topic.exercises
+    answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
+    module = module_path or (workspace.module_path(topic) if topic.module else None)
+    if module is not None and any(not e.is_question for e in selected) and not module.exists():
+        raise WorkspaceError(
+            f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
+            "to write a fresh stub (your other files are kept).")
+    result = grade_topic(topic, module, answers, workspace.seed, only, timeout)
+    for e in result.exercises:
+        workspace.progress[e.id] = {"status": e.status, "score": round(e.score, 4),
+                                    "max_score": e.max_score}
+    workspace.save()
+    return result

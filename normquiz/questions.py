@@ -1,0 +1,173 @@
+"""Numeric and choice questions: generated from the workspace seed, graded from answers.yaml."""
+
+from __future__ import annotations
+
+import math
+import re
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from normquiz.content import ChoiceQuestion, NumericQuestion, Topic, load_generators
+from normquiz.report import CheckResult, ExerciseResult
+
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+
+
+@dataclass(frozen=True)
+class Generated:
+    """One numeric question instance: its data, prompt, answer and mistaken answers."""
+
+    data: dict[str, Any]
+    prompt: str
+    answer: list[float]
+    mistakes: dict[str, list[float]]
+    scalar: bool
+
+
+def _numbers(value: Any) -> list[float]:
+    return [float(v) for v in value] if isinstance(value, (list, tuple)) else [float(value)]
+
+
+def format_value(value: Any) -> str:
+    """Data as it appears in a prompt: integers stay integers, matrices one row a line."""
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        if value and all(isinstance(r, (list, tuple)) for r in value):
+            width = max(len(format_value(x)) for r in value for x in r)
+            rows = ["[" + ", ".join(format_value(x).rjust(width) for x in r) + "]" for r in value]
+            return "[" + ",\n ".join(rows) + "]"
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    return str(value)
+
+
+def fill_prompt(prompt: str, data: dict[str, Any]) -> str:
+    def replace(m: re.Match) -> str:
+        value = format_value(data[m.group(1)])
+        if "\n" in value:
+            # A matrix goes on its own lines, indented like a code block.
+            return "\n\n    " + value.replace("\n", "\n    ") + "\n\n"
+        return value
+
+    return _PLACEHOLDER.sub(replace, prompt)
+
+
+def question_seed(seed: int, question_id: str) -> list[int]:
+    # crc32, not hash(): the same seed must give the same question in every process.
+    return [seed, zlib.crc32(question_id.encode())]
+
+
+def generate(topic: Topic, question: NumericQuestion, seed: int) -> Generated:
+    """The workspace's instance of a numeric question, reproducible from the seed."""
+    import numpy as np
+
+    generator = getattr(load_generators(topic), question.generator)
+    out = generator(np.random.default_rng(question_seed(seed, question.id)))
+    answer = out["answer"]
+    return Generated(
+        data=out["data"],
+        prompt=fill_prompt(question.prompt, out["data"]),
+        answer=_numbers(answer),
+        mistakes={k: _numbers(v) for k, v in out.get("mistakes", {}).items()},
+        scalar=not isinstance(answer, (list, tuple)),
+    )
+
+
+def prompt_for(topic: Topic, question: Any, seed: int) -> str:
+    """The question's prompt as this workspace shows it (data filled in, options listed)."""
+    if isinstance(question, NumericQuestion):
+        return generate(topic, question, seed).prompt.rstrip()
+    if isinstance(question, ChoiceQuestion):
+        letters = zip(question.letters, question.options)
+        options = "\n".join(f"  {ch}) {o.text}" for ch, o in letters)
+        return f"{question.prompt.rstrip()}\n\n{options}"
+    return question.prompt.rstrip()
+
+
+def answer_help(question: Any) -> str:
+    """What kind of value answers.yaml expects, e.g. 'a list [mu, sigma]'."""
+    if isinstance(question, NumericQuestion):
+        return f"a number or list of numbers: {question.answer_format}"
+    return "one letter: " + ", ".join(question.letters)
+
+
+def check_answer_type(question: Any, value: Any, generated: Generated | None) -> str | None:
+    """Why `value` is not a valid answer to `question`, or None when it is valid."""
+    if value is None:
+        return None
+    if isinstance(question, ChoiceQuestion):
+        if isinstance(value, str) and value.strip().lower().rstrip(")") in question.letters:
+            return None
+        return f"expected one letter ({', '.join(question.letters)}), got {value!r}"
+    assert generated is not None
+    n = len(generated.answer)
+
+    def is_number(v: Any) -> bool:
+        return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+    if generated.scalar:
+        single = isinstance(value, list) and len(value) == 1 and is_number(value[0])
+        if is_number(value) or single:
+            return None
+        return f"expected a number ({question.answer_format}), got {value!r}"
+    if isinstance(value, list) and len(value) == n and all(is_number(v) for v in value):
+        return None
+    return f"expected a list of {n} numbers {question.answer_format}, got {value!r}"
+
+
+def _close(a: list[float], b: list[float], tol: float) -> bool:
+    return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
+
+
+def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -> ExerciseResult:
+    result = ExerciseResult(question.id, "numeric", question.title, "unanswered", 0.0,
+                            question.points)
+    if value is None:
+        result.feedback = f"Not answered yet: fill in '{question.id}' in answers.yaml."
+        return result
+    got = _numbers(value)
+    tol = question.tolerance
+    parts = [abs(g - e) <= tol for g, e in zip(got, generated.answer)]
+    result.checks = [CheckResult(f"part {i + 1}", 1.0, ok) for i, ok in enumerate(parts)]
+    result.score = question.points * sum(parts) / len(parts)
+    if all(parts):
+        result.status = "passed"
+        return result
+    result.status = "failed"
+    result.mistakes = [m for m, v in generated.mistakes.items() if _close(got, v, tol)]
+    shown = format_value(got[0] if generated.scalar else got)
+    lines = [f"Your answer {shown} is not right (tolerance ±{tol:g})."]
+    if len(parts) > 1:
+        wrong = [str(i + 1) for i, ok in enumerate(parts) if not ok]
+        lines[0] += f" Part{'s' if len(wrong) > 1 else ''} {', '.join(wrong)} of " \
+                    f"{question.answer_format} {'are' if len(wrong) > 1 else 'is'} off."
+    for m in result.mistakes:
+        mistake = question.mistake(m)
+        lines += ["", f"Diagnosis: {mistake.title} [{m}]", mistake.feedback.strip()]
+    lines += ["", f"Next: normquiz hint {question.id} · normquiz explain {question.id}"]
+    result.feedback = "\n".join(lines)
+    return result
+
+
+def grade_choice(question: ChoiceQuestion, value: Any) -> ExerciseResult:
+    result = ExerciseResult(question.id, "choice", question.title, "unanswered", 0.0,
+                            question.points)
+    if value is None:
+        result.feedback = f"Not answered yet: fill in '{question.id}' in answers.yaml."
+        return result
+    letter = value.strip().lower().rstrip(")")
+    option = question.options[question.letters.index(letter)]
+    result.checks = [CheckResult("answer", 1.0, option.correct)]
+    if option.correct:
+        result.status, result.score = "passed", question.points
+        result.feedback = option.feedback.strip()
+        return result
+    result.status = "failed"
+    lines = [f"({letter}) is not the answer. {option.feedback.strip()}"]
+    if option.mistake:
+        result.mistakes = [option.mistake]
+        lines.insert(0, f"Misconception: {option.mistake}")
+    lines += ["", f"Next: normquiz hint {question.id} · normquiz explain {question.id}"]
+    result.feedback = "\n".join(lines)
+    return result

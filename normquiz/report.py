@@ -1,0 +1,105 @@
+"""Grading results and how they are shown: text for people, JSON for tools.
+
+The JSON schema (documented in README.md) is a stable interface:
+{"topic", "score", "max_score", "exercises": [{"id", "kind", "status", "score",
+"max_score", "mistakes", "feedback", ...}]}. Fields may be added, never renamed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+STATUSES = ("passed", "failed", "error", "timeout", "unanswered")
+SYMBOL = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "✗", "unanswered": "·"}
+COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "red",
+         "unanswered": "yellow"}
+
+
+@dataclass
+class CheckResult:
+    """One grader check (a pytest test) or one part of a numeric answer."""
+
+    name: str
+    points: float
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class ExerciseResult:
+    id: str
+    kind: str
+    title: str
+    status: str
+    score: float
+    max_score: float
+    mistakes: list[str] = field(default_factory=list)
+    feedback: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["score"] = round(self.score, 4)
+        return data
+
+
+@dataclass
+class TopicResult:
+    topic: str
+    exercises: list[ExerciseResult]
+    graded_file: str | None = None
+    seed: int | None = None
+
+    @property
+    def score(self) -> float:
+        return sum(e.score for e in self.exercises)
+
+    @property
+    def max_score(self) -> float:
+        return sum(e.max_score for e in self.exercises)
+
+    @property
+    def passed(self) -> bool:
+        return all(e.status == "passed" for e in self.exercises)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "topic": self.topic,
+            "score": round(self.score, 4),
+            "max_score": self.max_score,
+            "graded_file": self.graded_file,
+            "seed": self.seed,
+            "exercises": [e.to_json() for e in self.exercises],
+        }
+
+    def json_text(self) -> str:
+        return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+
+def _points(x: float) -> str:
+    return f"{x:.1f}" if abs(x - round(x, 1)) < 1e-9 else f"{x:.2f}"
+
+
+def render_text(result: TopicResult, style: Any) -> str:
+    """The learner's report. `style(text, **click_style)` adds color, or returns text as is."""
+    lines = []
+    for e in result.exercises:
+        mark = style(SYMBOL[e.status], fg=COLOR[e.status], bold=True)
+        label = {"passed": "", "failed": "", "error": "  error", "timeout": "  timeout",
+                 "unanswered": "  not answered yet"}[e.status]
+        lines.append(f"{mark} {style(e.id, bold=True)}  {_points(e.score)}/{_points(e.max_score)}"
+                     f"{style(label, fg=COLOR[e.status])}")
+        if e.status != "passed" and e.feedback:
+            for block_line in e.feedback.splitlines():
+                lines.append(f"    {block_line}" if block_line else "")
+            lines.append("")
+    n_pass = sum(e.status == "passed" for e in result.exercises)
+    total = f"{_points(result.score)}/{_points(result.max_score)}"
+    summary = (f"Score: {total}  ({n_pass} of {len(result.exercises)} exercises passed)")
+    color = "green" if result.passed else "red"
+    lines.append(style(summary, fg=color, bold=True))
+    if result.passed and len(result.exercises) > 1:
+        lines.append("All exercises passed. Well done!")
+    return "\n".join(lines)

@@ -1,0 +1,253 @@
+"""A learner's workspace: the stub module, answers.yaml, README.md and a state file.
+
+`start` never overwrites anything: files that exist are kept as they are. The
+state file (.normquiz.json) holds the topic, the seed of the numeric
+questions, hints shown and progress; it is written atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import tempfile
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from normquiz import __version__
+from normquiz.content import (
+    Catalog,
+    CodeExercise,
+    NumericQuestion,
+    Topic,
+    display_path,
+    line_of,
+    parse_yaml,
+)
+from normquiz.errors import NormquizError, WorkspaceError, did_you_mean
+
+STATE_FILE = ".normquiz.json"
+ANSWERS_FILE = "answers.yaml"
+README_FILE = "README.md"
+_SEED_LINE = re.compile(r"^# normquiz seed: (\d+)\s*$", re.MULTILINE)
+
+
+@dataclass
+class Workspace:
+    path: Path
+    topic: str
+    seed: int
+    hints_shown: dict[str, int] = field(default_factory=dict)
+    progress: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def state_path(self) -> Path:
+        return self.path / STATE_FILE
+
+    @property
+    def answers_path(self) -> Path:
+        return self.path / ANSWERS_FILE
+
+    def module_path(self, topic: Topic) -> Path:
+        return self.path / str(topic.module)
+
+    def save(self) -> None:
+        """Write the state file atomically: a crash never leaves half a file."""
+        data = {"normquiz": __version__, "topic": self.topic, "seed": self.seed,
+                "hints_shown": self.hints_shown, "progress": self.progress}
+        fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".normquiz-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(data, f, indent=2)
+                f.write("\n")
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; it is an ordinary project file
+            os.replace(tmp, self.state_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    @classmethod
+    def load(cls, path: Path) -> Workspace:
+        state = path / STATE_FILE
+        where = display_path(state)
+        repair = ("Fix it, or delete it and run 'normquiz start TOPIC . --force' in that folder "
+                  "to recreate it; your code and answers are kept.")
+        try:
+            data = json.loads(state.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise WorkspaceError(f"{where}, line {e.lineno}: the state file is corrupted "
+                                 f"({e.msg}). {repair}") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise WorkspaceError(f"{where} cannot be read ({e}). {repair}") from None
+        ok = (isinstance(data, dict) and isinstance(data.get("topic"), str)
+              and type(data.get("seed")) is int
+              and isinstance(data.get("hints_shown", {}), dict)
+              and isinstance(data.get("progress", {}), dict))
+        if not ok:
+            raise WorkspaceError(f"{where}: the state file is corrupted (it needs a 'topic' "
+                                 f"string and a 'seed' integer). {repair}")
+        hints = {k: v for k, v in data.get("hints_shown", {}).items() if type(v) is int}
+        return cls(path, data["topic"], data["seed"], hints, data.get("progress", {}))
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Workspace:
+        """The workspace containing `start` (default: the current directory)."""
+        start = (start or Path.cwd()).resolve()
+        for folder in (start, *start.parents):
+            if (folder / STATE_FILE).exists():
+                return cls.load(folder)
+        raise WorkspaceError(
+            f"{display_path(start)} is not in a normquiz workspace (no {STATE_FILE} here or "
+            "above). Run 'normquiz start TOPIC' to make one and cd into it. If you deleted "
+            f"{STATE_FILE}, run 'normquiz start TOPIC . --force' here: your files are kept."
+        )
+
+    def read_answers(self, topic: Topic) -> dict[str, Any]:
+        """answers.yaml, validated: every key a question, every value of the right type."""
+        from normquiz.questions import check_answer_type, generate
+
+        if not topic.questions:
+            return {}
+        path = self.answers_path
+        where = display_path(path)
+        if not path.exists():
+            raise WorkspaceError(f"{where} is missing. Run 'normquiz start {topic.slug} . --force' "
+                                 "to recreate it (your other files are kept).")
+        try:
+            data, node = parse_yaml(path.read_text(encoding="utf-8"), where)
+        except NormquizError as e:
+            raise WorkspaceError(str(e)) from None
+        data = {} if data is None else data
+        if not isinstance(data, dict):
+            raise WorkspaceError(f"{where}: expected 'question_id: answer' lines, got "
+                                 f"{type(data).__name__}.")
+        ids = [q.id for q in topic.questions]
+        for key, value in data.items():
+            if key not in ids:
+                line = line_of(node, (key,))
+                raise WorkspaceError(
+                    f"{where}, line {line}: there is no question '{key}' in topic "
+                    f"'{topic.slug}'.{did_you_mean(str(key), ids)}")
+            question = topic.exercise(key)
+            generated = generate(topic, question, self.seed) if isinstance(
+                question, NumericQuestion) else None
+            problem = check_answer_type(question, value, generated)
+            if problem:
+                # The line of the key: the value's own line can be a nested item.
+                line = line_of(node, (key,)) if node is not None else None
+                raise WorkspaceError(f"{where}, line {line}, '{key}': {problem}.")
+        return {q: data.get(q) for q in ids}
+
+
+# ---------------------------------------------------------------- files of a new workspace
+
+
+def _comment(text: str, width: int = 88) -> str:
+    out = []
+    for para in text.strip().splitlines():
+        wrapped = textwrap.wrap(para, width - 2, break_on_hyphens=False) or [""]
+        out += [("# " + w).rstrip() for w in wrapped] if para.strip() else ["#"]
+    return "\n".join(out)
+
+
+def answers_template(topic: Topic, seed: int) -> str:
+    from normquiz.questions import answer_help, prompt_for
+
+    lines = [f"# normquiz answers for the topic '{topic.slug}'. Replace each null with your",
+             "# answer, save, and run 'normquiz grade'. Numbers to 3 decimals or better.",
+             f"# normquiz seed: {seed}", ""]
+    for q in topic.questions:
+        lines.append(f"# --- {q.id}: {q.title} ({q.points:g} point{'s' if q.points != 1 else ''})")
+        lines.append(_comment(prompt_for(topic, q, seed)))
+        lines.append(f"# Answer with {answer_help(q)}.")
+        lines.append(f"{q.id}: null")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def readme_text(topic: Topic, seed: int) -> str:
+    from normquiz.questions import answer_help, prompt_for
+
+    parts = [f"# {topic.title}", "", topic.manifest.summary.strip(), "", "## How to work", ""]
+    if topic.module:
+        parts.append(f"- Write the functions in `{topic.module}` (the `# TODO` lines).")
+    if topic.questions:
+        parts.append(f"- Answer the questions in `{ANSWERS_FILE}`.")
+    parts += ["- `normquiz grade` grades everything; `normquiz grade ID` one exercise.",
+              "- `normquiz hint ID` shows the next hint; `normquiz explain ID` the worked example.",
+              "", "## Exercises", ""]
+    for e in topic.exercises:
+        parts.append(f"### `{e.id}`: {e.title} ({e.points:g} point{'s' if e.points != 1 else ''})")
+        parts.append("")
+        if isinstance(e, CodeExercise):
+            parts += [f"In `{topic.module}`: `{e.signature}`", "", e.prompt.strip()]
+        else:
+            parts += [prompt_for(topic, e, seed), "", f"Answer in `{ANSWERS_FILE}` with "
+                      f"{answer_help(e)}."]
+        parts.append("")
+    return "\n".join(parts)
+
+
+@dataclass
+class StartResult:
+    workspace: Workspace
+    written: list[str]
+    kept: list[str]
+
+
+def _is_empty_dir(path: Path) -> bool:
+    return path.is_dir() and not any(path.iterdir())
+
+
+def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: bool = False,
+          seed: int | None = None) -> StartResult:
+    """Create a workspace for `slug` in `directory` (default ./<slug>); keep existing files."""
+    topic = catalog.topic(slug)
+    path = Path(directory) if directory is not None else Path(slug)
+    if path.exists() and not path.is_dir():
+        raise WorkspaceError(f"{display_path(path)} exists and is not a folder.")
+    if path.exists() and not _is_empty_dir(path) and not force:
+        raise WorkspaceError(
+            f"{display_path(path)} already exists and is not empty; nothing was changed. "
+            f"To add any missing files without touching yours, run "
+            f"'normquiz start {slug} {display_path(path)} --force'.")
+    path.mkdir(parents=True, exist_ok=True)
+    workspace = None
+    if (path / STATE_FILE).exists():
+        try:
+            workspace = Workspace.load(path)
+        except WorkspaceError:
+            pass  # corrupted: recreated below, keeping the seed if answers.yaml has it
+        if workspace and workspace.topic != slug:
+            raise WorkspaceError(
+                f"{display_path(path)} is a workspace for '{workspace.topic}', not '{slug}'. "
+                "Use another folder.")
+    state_ok = workspace is not None
+    if workspace is None:
+        answers = path / ANSWERS_FILE
+        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace")) \
+            if answers.is_file() else None
+        if seed is None:
+            seed = int(found.group(1)) if found else random.SystemRandom().randrange(1, 10**6)
+        workspace = Workspace(path, slug, seed)
+    files: dict[str, str] = {}
+    if topic.module:
+        files[topic.module] = topic.stub_path.read_text(encoding="utf-8")
+    if topic.questions:
+        files[ANSWERS_FILE] = answers_template(topic, workspace.seed)
+    files[README_FILE] = readme_text(topic, workspace.seed)
+    written, kept = [], []
+    for name, text in files.items():
+        target = path / name
+        if target.exists():
+            kept.append(name)
+            continue
+        target.write_text(text, encoding="utf-8")
+        written.append(name)
+    if not state_ok:
+        workspace.save()
+        written.append(STATE_FILE)
+    return StartResult(workspace, written, kept)

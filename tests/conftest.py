@@ -1,0 +1,44 @@
+"""Shared fixtures: the toy course, a CLI runner, workspaces in temporary folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from helpers import COURSE
+
+from normquiz.cli import cli
+from normquiz.content import Catalog
+
+# The toy course's graders are content, collected only by normquiz itself.
+collect_ignore = ["fixtures"]
+
+
+@pytest.fixture(autouse=True)
+def _no_outside_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The tests must not depend on the machine's NORMQUIZ_PATH or colors.
+    monkeypatch.delenv("NORMQUIZ_PATH", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+
+
+@pytest.fixture
+def toy_catalog() -> Catalog:
+    return Catalog([COURSE])
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """run(*args, cwd=None, toy=False) -> click Result, run from tmp_path by default."""
+    monkeypatch.chdir(tmp_path)
+
+    def invoke(*args: str, cwd: Path | None = None, toy: bool = False, env: dict | None = None):
+        if cwd is not None:
+            os.chdir(cwd)
+        prefix = ["--content", str(COURSE)] if toy else []
+        result = CliRunner().invoke(cli, [*prefix, *args], env=env, catch_exceptions=False)
+        os.chdir(tmp_path)
+        return result
+
+    return invoke

@@ -1,0 +1,125 @@
+"""The shipped content, exercise by exercise: like rustlings' `dev check`.
+
+For every code exercise the reference passes, the blank stub scores 0, and
+every catalogued mistake fails and is diagnosed as itself and only itself.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from normquiz.content import (
+    ChoiceQuestion,
+    NumericQuestion,
+    default_catalog,
+    load_mistakes,
+    mistake_function_name,
+)
+from normquiz.grading import grade_code
+from normquiz.questions import generate
+from normquiz.selfcheck import mistake_source, reference_source, stub_source, write_submission
+
+# The ids that errata.md's table says every release must recognize.
+REQUIRED_MISTAKES = {
+    "layernorm_forward": {"wrong-axis", "whole-tensor", "unbiased-variance", "eps-outside-sqrt",
+                          "divides-by-variance", "eps-ignored", "no-centering",
+                          "missing-gain-bias", "gain-bias-misapplied", "mutates-input",
+                          "unstable-variance", "per-sequence-statistics"},
+    "layernorm_backward": {"constant-statistics", "missing-variance-path", "missing-mean-path",
+                           "gain-not-in-dx", "batch-axis-means", "dgain-uses-x",
+                           "param-grads-wrong-axis"},
+    "layernorm_rnn_step": {"no-activation", "activation-before-norm", "transposed-weights"},
+}
+
+CATALOG = default_catalog()
+TOPICS = CATALOG.topics()
+CODE = [(t, e) for t in TOPICS for e in t.code_exercises]
+MISTAKES = [(t, e, m.id) for t, e in CODE for m in e.mistakes]
+
+
+def ids(items):
+    return [":".join(getattr(x, "slug", getattr(x, "id", x)) for x in item) for item in items]
+
+
+def test_topics_are_listed_in_order():
+    assert CATALOG.slugs[: len(TOPICS)] == [t.slug for t in TOPICS]
+    assert "layernorm" in CATALOG.slugs
+
+
+@pytest.mark.parametrize("exercise_id, required", sorted(REQUIRED_MISTAKES.items()))
+def test_every_catalogued_mistake_is_declared(exercise_id, required):
+    _, exercise = CATALOG.find_exercise(exercise_id)
+    assert required <= {m.id for m in exercise.mistakes}
+
+
+@pytest.mark.parametrize("topic, exercise", CODE, ids=ids(CODE))
+def test_mistake_module_matches_the_manifest(topic, exercise):
+    module = load_mistakes(topic, exercise.id)
+    declared = {mistake_function_name(m.id) for m in exercise.mistakes}
+    defined = {n for n, f in vars(module).items()
+               if inspect.isfunction(f) and f.__module__ == module.__name__
+               and not n.startswith("_")}
+    assert declared == defined
+    assert len(module.PROBES) >= 1
+
+
+@pytest.mark.parametrize("topic, exercise", CODE, ids=ids(CODE))
+def test_stub_has_todos_and_the_contract(topic, exercise):
+    source = stub_source(topic)
+    assert "# TODO" in source
+    assert f"def {exercise.function}(" in source
+    reference = reference_source(topic)
+    assert f"def {exercise.function}(" in reference
+
+
+@pytest.mark.parametrize("topic", [t for t in TOPICS if t.code_exercises], ids=lambda t: t.slug)
+def test_reference_passes_and_stub_scores_zero(topic, tmp_path):
+    module = write_submission(tmp_path, topic, reference_source(topic))
+    results = grade_code(topic, module, topic.code_exercises)
+    for r in results:
+        assert r.status == "passed", r.feedback
+        assert r.score == r.max_score
+    module.write_text(stub_source(topic))
+    for r in grade_code(topic, module, topic.code_exercises):
+        assert r.status == "unanswered" and r.score == 0, r.feedback
+
+
+@pytest.mark.parametrize("topic, exercise, mistake_id", MISTAKES, ids=ids(MISTAKES))
+def test_each_mistake_fails_and_is_diagnosed_as_itself(topic, exercise, mistake_id, tmp_path):
+    module = write_submission(tmp_path, topic, mistake_source(topic, exercise, mistake_id))
+    [result] = grade_code(topic, module, [exercise])
+    assert result.status in ("failed", "error")
+    assert result.score < result.max_score
+    assert result.mistakes == [mistake_id], result.feedback
+    assert exercise.mistake(mistake_id).feedback.strip().splitlines()[0] in result.feedback
+
+
+QUESTIONS = [(t, q) for t in TOPICS for q in t.questions]
+NUMERIC = [(t, q) for t, q in QUESTIONS if isinstance(q, NumericQuestion)]
+
+
+@pytest.mark.parametrize("topic, question", QUESTIONS, ids=ids(QUESTIONS))
+def test_questions_are_complete(topic, question):
+    assert question.hints and question.explanation
+    if isinstance(question, ChoiceQuestion):
+        assert all(o.feedback for o in question.options)
+
+
+@pytest.mark.parametrize("topic, question", NUMERIC, ids=ids(NUMERIC))
+@settings(max_examples=60, derandomize=True, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**31))
+def test_numeric_mistakes_are_distinguishable(topic, question, seed):
+    g = generate(topic, question, seed)
+    assert g == generate(topic, question, seed)  # the same seed, the same question
+    assert set(g.mistakes) == {m.id for m in question.mistakes}
+    assert all(math.isfinite(a) for a in g.answer)
+    values = [g.answer, *g.mistakes.values()]
+    for i, a in enumerate(values):
+        for b in values[i + 1:]:
+            gap = max(abs(x - y) for x, y in zip(a, b))
+            assert gap > 10 * question.tolerance, (g.data, values)
