@@ -310,21 +310,20 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
         lines.append(f"{exercise.function} raised an exception:")
         lines += ["  " + line for line in getattr(first, "traceback", str(first)).splitlines()]
     else:
-        check, _ = failed[0]
-        lines.append(f"Check failed: {check.name}")
-        lines += ["  " + line for line in check.message.splitlines()]
-        if len(failed) > 1:
-            lines.append(f"({len(failed) - 1} more check{'s' if len(failed) > 2 else ''} failed: "
-                         + "; ".join(c.name for c, _ in failed[1:4])
-                         + ("; …" if len(failed) > 4 else "") + ")")
+        lines.append(f"{len(failed)} of {len(outcome.checks)} checks failed:")
+        lines += [f"  ✗ {c.name}" for c, _ in failed]
+        if diagnosis and diagnosis.example:
+            # The catalogue's small input says more than a large random one.
+            lines += ["", "On a small input:"]
+            lines += ["  " + line for line in diagnosis.example.splitlines()]
+        else:
+            lines += ["", f"{failed[0][0].name}:"]
+            lines += ["  " + line for line in failed[0][0].message.splitlines()]
     if diagnosis and diagnosis.mistakes:
         for m in diagnosis.mistakes:
             mistake = exercise.mistake(m)
             lines += ["", f"Diagnosis: {mistake.title} [{m}]"]
             lines += mistake.feedback.strip().splitlines()
-    if diagnosis and diagnosis.example and status != "timeout":
-        lines += ["", "The smallest input where your function differs:"]
-        lines += ["  " + line for line in diagnosis.example.splitlines()]
     lines += ["", f"Next: normquiz hint {exercise.id} · normquiz explain {exercise.id}"]
     return "\n".join(lines)
 
