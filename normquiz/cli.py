@@ -255,6 +255,12 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
         echo(f"{topic.module}: {exercise.signature}")
     echo()
     echo(exercise.explanation.strip())
+    if exercise.demonstration:
+        from normquiz.questions import demonstrate
+
+        echo()
+        echo(style("Demonstration (computed now)", bold=True))
+        echo(demonstrate(topic, exercise).rstrip())
     mistakes = getattr(exercise, "mistakes", [])
     if mistakes:
         echo()

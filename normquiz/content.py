@@ -74,6 +74,9 @@ class _Exercise(_Model):
     prompt: Text
     explanation: Text
     hints: list[Text] = Field(min_length=1)
+    # A function in quizzes/<topic>/generators.py, called with the exercise id,
+    # whose text `normquiz explain` shows after the explanation (computed live).
+    demonstration: Slug | None = None
 
     @property
     def is_question(self) -> bool:

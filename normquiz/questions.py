@@ -74,6 +74,11 @@ def generate(topic: Topic, question: NumericQuestion, seed: int) -> Generated:
     )
 
 
+def demonstrate(topic: Topic, exercise: Any) -> str:
+    """The live demonstration named by an exercise's `demonstration` field."""
+    return str(getattr(load_generators(topic), exercise.demonstration)(exercise.id))
+
+
 def prompt_for(topic: Topic, question: Any, seed: int) -> str:
     """The question's prompt as this workspace shows it (data filled in, options listed)."""
     if isinstance(question, NumericQuestion):

@@ -34,7 +34,20 @@ REQUIRED_MISTAKES = {
                            "gain-not-in-dx", "batch-axis-means", "dgain-uses-x",
                            "param-grads-wrong-axis"},
     "layernorm_rnn_step": {"no-activation", "activation-before-norm", "transposed-weights"},
+    "batchnorm_forward": {"wrong-axis", "whole-tensor", "unbiased-variance", "eps-outside-sqrt",
+                          "divides-by-variance", "eps-ignored", "missing-gain-bias",
+                          "gain-bias-misapplied", "mutates-input"},
+    "batchnorm_update_running": {"biased-running-var", "momentum-swapped"},
+    "batchnorm_inference": {"uses-batch-stats", "eps-outside-sqrt", "missing-gain-bias"},
+    "weightnorm_forward": {"norm-wrong-axis", "frobenius-norm", "no-normalization",
+                           "squared-norm", "missing-gain", "bias-inside", "centers-weights"},
+    "groupnorm_forward": {"interleaved-groups", "mean-of-channel-variances", "instance-norm",
+                          "batch-pooled", "gain-per-group", "unbiased-variance",
+                          "eps-outside-sqrt"},
 }
+# Topics whose exercises exist so far; every one of them must recognize the ids above.
+REQUIRED_MISTAKES = {k: v for k, v in REQUIRED_MISTAKES.items()
+                     if any(e.id == k for t in default_catalog().topics() for e in t.exercises)}
 
 CATALOG = default_catalog()
 TOPICS = CATALOG.topics()
@@ -123,3 +136,13 @@ def test_numeric_mistakes_are_distinguishable(topic, question, seed):
         for b in values[i + 1:]:
             gap = max(abs(x - y) for x, y in zip(a, b))
             assert gap > 10 * question.tolerance, (g.data, values)
+
+
+DEMOS = [(t, e) for t in TOPICS for e in t.exercises if e.demonstration]
+
+
+@pytest.mark.parametrize("topic, exercise", DEMOS, ids=ids(DEMOS))
+def test_demonstrations_run(topic, exercise):
+    from normquiz.questions import demonstrate
+
+    assert demonstrate(topic, exercise).strip()
