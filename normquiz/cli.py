@@ -216,6 +216,8 @@ def hint(ctx: click.Context, exercise_id: str, show_all: bool) -> None:
     \b
         normquiz hint layernorm_forward
     """
+    from normquiz.questions import plain_math
+
     topic, exercise, workspace = _find(ctx, exercise_id)
     hints = exercise.hints
     if show_all:
@@ -228,7 +230,7 @@ def hint(ctx: click.Context, exercise_id: str, show_all: bool) -> None:
         shown = 1
     for i in range(0 if show_all else shown - 1, shown):
         echo(style(f"Hint {i + 1} of {len(hints)}", bold=True) + f" · {exercise.id}")
-        echo(hints[i].strip())
+        echo(plain_math(hints[i].strip()))
         echo()
     if shown < len(hints):
         echo(f"Run 'normquiz hint {exercise.id}' again for the next hint.")
@@ -248,13 +250,14 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
         normquiz explain layernorm_forward
     """
     from normquiz.content import CodeExercise
+    from normquiz.questions import plain_math
 
     topic, exercise, workspace = _find(ctx, exercise_id)
     echo(style(f"{exercise.title}", bold=True) + f" · {exercise.id}")
     if isinstance(exercise, CodeExercise):
         echo(f"{topic.module}: {exercise.signature}")
     echo()
-    echo(exercise.explanation.strip())
+    echo(plain_math(exercise.explanation.strip()))
     if exercise.demonstration:
         from normquiz.questions import demonstrate
 
@@ -267,6 +270,77 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
         echo(style("Common mistakes", bold=True))
         for m in mistakes:
             echo(f"  - {m.title} [{m.id}]")
+
+
+def _quiz_workspace(ctx: click.Context, slug: str) -> Any:
+    """The workspace to record a quiz in: this one, ./TOPIC, or a new ./TOPIC."""
+    from normquiz.content import display_path
+    from normquiz.workspace import STATE_FILE, Workspace
+    from normquiz.workspace import start as start_workspace
+
+    here = _workspace_or_none()
+    if here is not None and here.topic == slug:
+        return here
+    folder = Path(slug)
+    if (folder / STATE_FILE).exists():
+        workspace = Workspace.load(folder)
+        if workspace.topic == slug:
+            echo(f"Recording your answers in the workspace {display_path(folder)}/.")
+            return workspace
+    workspace = start_workspace(_catalog(ctx), slug, folder).workspace
+    echo(f"Started a workspace in {display_path(folder)}/ to record your answers.")
+    return workspace
+
+
+@cli.command()
+@click.argument("topic")
+@click.option("--open", "only_open", is_flag=True,
+              help="Ask only the questions not answered correctly yet.")
+@click.pass_context
+def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
+    """Answer TOPIC's questions one at a time, with feedback after each.
+
+    Answers are saved to the workspace's answers.yaml as you go (Ctrl-C keeps
+    them). Answers can also be piped in, one per line; an empty line skips.
+
+    Example:
+
+    \b
+        normquiz quiz invariance
+        printf 'b\n1.5\n' | normquiz quiz layernorm
+    """
+    from normquiz.content import display_path
+    from normquiz.quiz import EndOfInput, run_quiz
+
+    catalog_topic = _catalog(ctx).topic(topic)
+    if not catalog_topic.questions:
+        raise click.UsageError(f"Topic '{topic}' has no questions; try 'normquiz start {topic}'.")
+    workspace = _quiz_workspace(ctx, topic)
+    interactive = sys.stdin.isatty()
+
+    def ask(prompt: str) -> str:
+        click.echo(style(prompt, fg="cyan") + ": ", nl=False, color=_color())
+        line = sys.stdin.readline()
+        if not line:
+            echo()
+            raise EndOfInput
+        if not interactive:
+            echo(line.rstrip("\n"))  # a piped answer shows in the transcript
+        return line
+
+    answers = display_path(workspace.answers_path)
+    try:
+        result = run_quiz(catalog_topic, workspace, ask, echo, only_open=only_open)
+    except KeyboardInterrupt:
+        echo(f"\nStopped. The answers you gave are saved in {answers}.")
+        ctx.exit(130)
+    total = sum(r.max_score for r in result.results)
+    echo()
+    echo(style(f"Quiz score: {result.score:g}/{total:g}", bold=True)
+         + f" on {len(result.results)} answered question(s)"
+         + (f", {len(result.skipped)} skipped" if result.skipped else "")
+         + ("" if result.finished else " (input ended early)") + ".")
+    echo(f"Answers saved in {answers}. 'normquiz grade' grades the whole topic.")
 
 
 def main() -> None:

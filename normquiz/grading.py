@@ -30,6 +30,7 @@ from normquiz.content import (
     mistake_function_name,
 )
 from normquiz.errors import WorkspaceError
+from normquiz.questions import plain_math
 from normquiz.report import CheckResult, ExerciseResult, TopicResult
 from normquiz.sandbox import (
     DEFAULT_TIMEOUT,
@@ -323,7 +324,7 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
         for m in diagnosis.mistakes:
             mistake = exercise.mistake(m)
             lines += ["", f"Diagnosis: {mistake.title} [{m}]"]
-            lines += mistake.feedback.strip().splitlines()
+            lines += plain_math(mistake.feedback.strip()).splitlines()
     lines += ["", f"Next: normquiz hint {exercise.id} · normquiz explain {exercise.id}"]
     return "\n".join(lines)
 

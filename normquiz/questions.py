@@ -12,6 +12,34 @@ from normquiz.content import ChoiceQuestion, NumericQuestion, Topic, load_genera
 from normquiz.report import CheckResult, ExerciseResult
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
+_SYMBOLS = {
+    "mu": "μ", "sigma": "σ", "epsilon": "ε", "varepsilon": "ε", "gamma": "γ", "delta": "δ",
+    "beta": "β", "alpha": "α", "odot": "⊙", "sum": "Σ", "cdot": "·", "sim": "~",
+    "dots": "…", "ldots": "…", "times": "×", "approx": "≈", "neq": "≠", "leq": "≤",
+    "geq": "≥", "infty": "∞", "in": "∈", "lVert": "‖", "rVert": "‖", "|": "‖",
+    "tanh": "tanh", "left": "", "right": "",
+}
+
+
+def _group(s: str) -> str:
+    return f"({s})" if re.search(r"[\s+\-]", s.strip()) else s.strip()
+
+
+def plain_math(text: str) -> str:
+    """Markdown math ($...$) as a terminal can show it: $\\hat{x}_j$ -> x̂_j."""
+
+    def inline(m: re.Match) -> str:
+        s = m.group(1)
+        s = re.sub(r"\\frac\{([^{}]*)\}\{([^{}]*)\}",
+                   lambda f: f"{_group(f.group(1))}/{_group(f.group(2))}", s)
+        s = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", s)
+        s = re.sub(r"\\hat\{?(\w)\}?", "\\1\u0302", s)
+        s = re.sub(r"\\(?:mathbb|mathrm|text|operatorname)\{([^{}]*)\}", r"\1", s)
+        s = re.sub(r"\\([A-Za-z]+|\|)", lambda k: _SYMBOLS.get(k.group(1), k.group(1)), s)
+        s = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", s).replace("^2", "²")
+        return s.replace("{", "").replace("}", "")
+
+    return re.sub(r"\$([^$\n]+)\$", inline, text)
 
 
 @dataclass(frozen=True)
@@ -79,21 +107,27 @@ def demonstrate(topic: Topic, exercise: Any) -> str:
     return str(getattr(load_generators(topic), exercise.demonstration)(exercise.id))
 
 
-def prompt_for(topic: Topic, question: Any, seed: int) -> str:
-    """The question's prompt as this workspace shows it (data filled in, options listed)."""
+def prompt_for(topic: Topic, question: Any, seed: int, plain: bool = False) -> str:
+    """The question's prompt as this workspace shows it (data filled in, options listed).
+
+    `plain` turns $math$ into text for terminals and YAML comments.
+    """
     if isinstance(question, NumericQuestion):
-        return generate(topic, question, seed).prompt.rstrip()
-    if isinstance(question, ChoiceQuestion):
+        text = generate(topic, question, seed).prompt.rstrip()
+    elif isinstance(question, ChoiceQuestion):
         letters = zip(question.letters, question.options)
         options = "\n".join(f"  {ch}) {o.text}" for ch, o in letters)
-        return f"{question.prompt.rstrip()}\n\n{options}"
-    return question.prompt.rstrip()
+        text = f"{question.prompt.rstrip()}\n\n{options}"
+    else:
+        text = question.prompt.rstrip()
+    return plain_math(text) if plain else text
 
 
 def answer_help(question: Any) -> str:
     """What kind of value answers.yaml expects, e.g. 'a list [mu, sigma]'."""
     if isinstance(question, NumericQuestion):
-        return f"a number or list of numbers: {question.answer_format}"
+        fmt = question.answer_format
+        return f"a list {fmt}" if fmt.startswith("[") else f"a number ({fmt})"
     return "one letter: " + ", ".join(question.letters)
 
 
@@ -149,7 +183,7 @@ def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -
                     f"{question.answer_format} {'are' if len(wrong) > 1 else 'is'} off."
     for m in result.mistakes:
         mistake = question.mistake(m)
-        lines += ["", f"Diagnosis: {mistake.title} [{m}]", mistake.feedback.strip()]
+        lines += ["", f"Diagnosis: {mistake.title} [{m}]", plain_math(mistake.feedback.strip())]
     lines += ["", f"Next: normquiz hint {question.id} · normquiz explain {question.id}"]
     result.feedback = "\n".join(lines)
     return result
@@ -166,10 +200,10 @@ def grade_choice(question: ChoiceQuestion, value: Any) -> ExerciseResult:
     result.checks = [CheckResult("answer", 1.0, option.correct)]
     if option.correct:
         result.status, result.score = "passed", question.points
-        result.feedback = option.feedback.strip()
+        result.feedback = plain_math(option.feedback.strip())
         return result
     result.status = "failed"
-    lines = [f"({letter}) is not the answer. {option.feedback.strip()}"]
+    lines = [f"({letter}) is not the answer. {plain_math(option.feedback.strip())}"]
     if option.mistake:
         result.mistakes = [option.mistake]
         lines.insert(0, f"Misconception: {option.mistake}")

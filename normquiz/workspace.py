@@ -161,7 +161,7 @@ def answers_template(topic: Topic, seed: int) -> str:
              f"# normquiz seed: {seed}", ""]
     for q in topic.questions:
         lines.append(f"# --- {q.id}: {q.title} ({q.points:g} point{'s' if q.points != 1 else ''})")
-        lines.append(_comment(prompt_for(topic, q, seed)))
+        lines.append(_comment(prompt_for(topic, q, seed, plain=True)))
         lines.append(f"# Answer with {answer_help(q)}.")
         lines.append(f"{q.id}: null")
         lines.append("")
@@ -251,3 +251,39 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
         workspace.save()
         written.append(STATE_FILE)
     return StartResult(workspace, written, kept)
+
+
+def record_answer(path: Path, question_id: str, value: Any) -> None:
+    """Set `question_id: value` in answers.yaml, keeping every comment and other answer.
+
+    The key's lines are replaced in place (or appended when missing), and the
+    file is written atomically, so an interrupted quiz never loses answers.
+    """
+    import yaml
+
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    lines = text.splitlines(keepends=True)
+    flow = yaml.safe_dump({question_id: value}, default_flow_style=True, width=10**6).strip()
+    new_line = flow[1:-1].strip() + "\n"  # "{id: value}" -> "id: value"
+    node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
+    span = None
+    if isinstance(node, yaml.MappingNode):
+        for key, val in node.value:
+            if key.value == question_id:
+                end = val.end_mark.line + (1 if val.end_mark.column > 0 else 0)
+                span = (key.start_mark.line, max(end, key.start_mark.line + 1))
+    if span is None:
+        if lines and not lines[-1].endswith("\n"):
+            lines[-1] += "\n"
+        lines.append(new_line)
+    else:
+        lines[span[0]:span[1]] = [new_line]
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".answers-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write("".join(lines))
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

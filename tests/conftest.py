@@ -33,11 +33,13 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """run(*args, cwd=None, toy=False) -> click Result, run from tmp_path by default."""
     monkeypatch.chdir(tmp_path)
 
-    def invoke(*args: str, cwd: Path | None = None, toy: bool = False, env: dict | None = None):
+    def invoke(*args: str, cwd: Path | None = None, toy: bool = False, env: dict | None = None,
+               input: str | None = None):
         if cwd is not None:
             os.chdir(cwd)
         prefix = ["--content", str(COURSE)] if toy else []
-        result = CliRunner().invoke(cli, [*prefix, *args], env=env, catch_exceptions=False)
+        result = CliRunner().invoke(cli, [*prefix, *args], env=env, input=input,
+                                    catch_exceptions=False)
         os.chdir(tmp_path)
         return result
 
