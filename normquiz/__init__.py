@@ -9,4 +9,16 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "check"]
+
+
+def check(exercise_id: str | None = None):  # noqa: ANN201 - the type lives in normquiz.notebook
+    """Grade an exercise (or all) as currently defined in this Jupyter kernel.
+
+    In a notebook made by `normquiz start TOPIC --notebook`, run
+    `normquiz.check("layernorm_forward")` after defining the function. The
+    functions run in a separate process, as with `normquiz grade`.
+    """
+    from normquiz.notebook import check as check_kernel
+
+    return check_kernel(exercise_id)

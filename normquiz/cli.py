@@ -112,9 +112,11 @@ def list_cmd(ctx: click.Context) -> None:
 @click.option("--force", is_flag=True,
               help="Use an existing, non-empty folder: add missing files, keep every existing one.")
 @click.option("--seed", type=int, help="Seed of the numeric questions (default: random).")
+@click.option("--notebook", is_flag=True, help="Also write TOPIC.ipynb, the same exercises as a "
+              "Jupyter notebook.")
 @click.pass_context
 def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
-          seed: int | None) -> None:
+          seed: int | None, notebook: bool) -> None:
     """Create a workspace for TOPIC in DIRECTORY (default ./TOPIC).
 
     Never overwrites a file: with --force, files that exist are kept as they are.
@@ -125,11 +127,13 @@ def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
         normquiz start layernorm
         cd layernorm
         normquiz grade
+        normquiz start layernorm --notebook    # also layernorm.ipynb
     """
     from normquiz.content import display_path
     from normquiz.workspace import start as start_workspace
 
-    result = start_workspace(_catalog(ctx), topic, directory, force=force, seed=seed)
+    result = start_workspace(_catalog(ctx), topic, directory, force=force, seed=seed,
+                             notebook=notebook)
     where = display_path(result.workspace.path)
     for name in result.written:
         echo(f"  wrote {Path(where) / name}")
@@ -140,15 +144,31 @@ def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
 
 
 def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
-    """(workspace, exercise id, module path) from grade's optional ID|PATH argument."""
+    """(workspace, exercise id, file to grade or None) from grade's ID|PATH argument."""
     from normquiz.workspace import Workspace
 
-    if target and (target.endswith(".py") or os.sep in target or Path(target).is_file()):
+    if target and (target.endswith((".py", ".ipynb")) or os.sep in target
+                   or Path(target).is_file()):
         path = Path(target)
         if not path.is_file():
             raise click.UsageError(f"{target} is not a file.")
         return Workspace.find(path.resolve().parent), None, path
     return Workspace.find(), target, None
+
+
+def _latest_work(workspace: Any, topic: Any) -> tuple[Path | None, str]:
+    """The learner's .py or .ipynb, whichever changed last, and a note saying so."""
+    from normquiz.workspace import notebook_name
+
+    notebook = workspace.path / notebook_name(topic)
+    module = workspace.module_path(topic) if topic.module else None
+    if not notebook.exists():
+        return None, ""
+    if module is None or not module.exists():
+        return notebook, ""
+    if notebook.stat().st_mtime > module.stat().st_mtime:
+        return notebook, f" (changed more recently than {module.name})"
+    return None, f" (changed more recently than {notebook.name})"
 
 
 @cli.command()
@@ -169,20 +189,35 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, timeout: float 
         normquiz grade
         normquiz grade layernorm_forward
         normquiz grade --json > result.json
+        normquiz grade layernorm.ipynb
     """
     from normquiz.grading import grade_workspace
     from normquiz.report import render_text
     from normquiz.sandbox import DEFAULT_TIMEOUT
 
-    workspace, only, module = _resolve_target(target)
-    result = grade_workspace(workspace, _catalog(ctx), only=only, module_path=module,
-                             timeout=timeout or DEFAULT_TIMEOUT)
+    workspace, only, path = _resolve_target(target)
+    catalog = _catalog(ctx)
+    topic = catalog.topic(workspace.topic)
+    note = ""
+    if path is None:
+        path, note = _latest_work(workspace, topic)
+    if path is not None and path.suffix == ".ipynb":
+        from normquiz.notebook import grade_notebook
+
+        if only is not None:
+            topic.exercise(only)
+        result = grade_notebook(path, topic, workspace.seed, only, timeout or DEFAULT_TIMEOUT)
+        workspace.record(result.exercises)
+    else:
+        result = grade_workspace(workspace, catalog, only=only, module_path=path,
+                                 timeout=timeout or DEFAULT_TIMEOUT)
     if as_json:
         click.echo(result.json_text())
     else:
-        graded = [f for f in (result.graded_file, "answers.yaml" if any(
-            e.kind != "code" for e in result.exercises) else None) if f]
-        echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {' and '.join(graded)}")
+        answers = "answers.yaml" if any(e.kind != "code" for e in result.exercises) and not (
+            result.graded_file or "").endswith(".ipynb") else None
+        graded = " and ".join(f for f in (result.graded_file, answers) if f)
+        echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {graded}{note}")
         echo()
         echo(render_text(result, style if _color() is not False else _plain))
     ctx.exit(0 if result.passed else EXIT_FAILED)

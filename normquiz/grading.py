@@ -425,8 +425,5 @@ def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = N
             f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
             "to write a fresh stub (your other files are kept).")
     result = grade_topic(topic, module, answers, workspace.seed, only, timeout)
-    for e in result.exercises:
-        workspace.progress[e.id] = {"status": e.status, "score": round(e.score, 4),
-                                    "max_score": e.max_score}
-    workspace.save()
+    workspace.record(result.exercises)
     return result

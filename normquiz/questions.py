@@ -159,11 +159,16 @@ def _close(a: list[float], b: list[float], tol: float) -> bool:
     return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
+def _unanswered(question_id: str) -> str:
+    return (f"Not answered yet: give your answer to '{question_id}' in answers.yaml "
+            "(or in its answer cell, in a notebook).")
+
+
 def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -> ExerciseResult:
     result = ExerciseResult(question.id, "numeric", question.title, "unanswered", 0.0,
                             question.points)
     if value is None:
-        result.feedback = f"Not answered yet: fill in '{question.id}' in answers.yaml."
+        result.feedback = _unanswered(question.id)
         return result
     got = _numbers(value)
     tol = question.tolerance
@@ -193,7 +198,7 @@ def grade_choice(question: ChoiceQuestion, value: Any) -> ExerciseResult:
     result = ExerciseResult(question.id, "choice", question.title, "unanswered", 0.0,
                             question.points)
     if value is None:
-        result.feedback = f"Not answered yet: fill in '{question.id}' in answers.yaml."
+        result.feedback = _unanswered(question.id)
         return result
     letter = value.strip().lower().rstrip(")")
     option = question.options[question.letters.index(letter)]

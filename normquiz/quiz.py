@@ -89,9 +89,7 @@ def run_quiz(topic: Topic, workspace: Workspace, ask: Callable[[str], str],
         record_answer(workspace.answers_path, q.id, value)
         graded = grade_numeric(q, generated, value) if generated else grade_choice(q, value)
         result.results.append(graded)
-        workspace.progress[q.id] = {"status": graded.status, "score": round(graded.score, 4),
-                                    "max_score": graded.max_score}
-        workspace.save()
+        workspace.record([graded])
         mark = "✓ Right." if graded.status == "passed" else "✗ Not quite."
         say(f"{mark} {graded.score:g}/{graded.max_score:g}")
         if graded.status != "passed" and graded.feedback:

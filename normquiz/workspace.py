@@ -54,6 +54,13 @@ class Workspace:
     def module_path(self, topic: Topic) -> Path:
         return self.path / str(topic.module)
 
+    def record(self, exercises: Any) -> None:
+        """Save graded exercises' statuses and scores as progress."""
+        for e in exercises:
+            self.progress[e.id] = {"status": e.status, "score": round(e.score, 4),
+                                   "max_score": e.max_score}
+        self.save()
+
     def save(self) -> None:
         """Write the state file atomically: a crash never leaves half a file."""
         data = {"normquiz": __version__, "topic": self.topic, "seed": self.seed,
@@ -191,6 +198,10 @@ def readme_text(topic: Topic, seed: int) -> str:
     return "\n".join(parts)
 
 
+def notebook_name(topic: Topic) -> str:
+    return f"{topic.slug}.ipynb"
+
+
 @dataclass
 class StartResult:
     workspace: Workspace
@@ -203,8 +214,11 @@ def _is_empty_dir(path: Path) -> bool:
 
 
 def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: bool = False,
-          seed: int | None = None) -> StartResult:
-    """Create a workspace for `slug` in `directory` (default ./<slug>); keep existing files."""
+          seed: int | None = None, notebook: bool = False) -> StartResult:
+    """Create a workspace for `slug` in `directory` (default ./<slug>); keep existing files.
+
+    With `notebook`, also write <slug>.ipynb: the same exercises as a notebook.
+    """
     topic = catalog.topic(slug)
     path = Path(directory) if directory is not None else Path(slug)
     if path.exists() and not path.is_dir():
@@ -240,6 +254,15 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
         files[ANSWERS_FILE] = answers_template(topic, workspace.seed)
     files[README_FILE] = readme_text(topic, workspace.seed)
     written, kept = [], []
+    if notebook:
+        name = notebook_name(topic)
+        if (path / name).exists():
+            kept.append(name)
+        else:
+            from normquiz.notebook import write_notebook
+
+            write_notebook(path / name, topic, workspace.seed)
+            written.append(name)
     for name, text in files.items():
         target = path / name
         if target.exists():

@@ -1,0 +1,368 @@
+"""Jupyter notebooks: write a topic as a notebook, read a learner's notebook back.
+
+A notebook is graded from its code, never from its outputs or from the order
+in which its cells were run:
+
+- Cells tagged `normquiz:answer:<id>` hold one assignment, `<id> = <value>`,
+  read without running anything (a Python literal).
+- Cells tagged `normquiz:check:<id>` are left out.
+- From every other code cell, in notebook order, normquiz keeps the top-level
+  imports, function and class definitions, and assignments whose value calls
+  nothing (`EPS = 1e-5`, `act = np.tanh`); calls, prints, plots and
+  experiments are left out. IPython magics (`%...`, `!...`) are dropped.
+  These kept lines are the learner's module, graded like a `.py` file.
+- Each code exercise has exactly one cell tagged `normquiz:exercise:<id>`.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from normquiz.content import CodeExercise, NumericQuestion, Topic
+from normquiz.errors import WorkspaceError
+
+EXERCISE, ANSWER, CHECK = "normquiz:exercise:", "normquiz:answer:", "normquiz:check:"
+# What IPython itself puts in a kernel's globals: history, outputs, helpers.
+_IPYTHON_NAMES = re.compile(r"__\w*__|_+|_i+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython")
+_KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
+def _tags(cell: Any) -> list[str]:
+    tags = cell.get("metadata", {}).get("tags", [])
+    return [t for t in tags if isinstance(t, str)] if isinstance(tags, list) else []
+
+
+def _tagged(cell: Any, prefix: str) -> str | None:
+    return next((t[len(prefix):] for t in _tags(cell) if t.startswith(prefix)), None)
+
+
+# ---------------------------------------------------------------- writing
+
+
+def _split_stub(source: str) -> tuple[str, dict[str, str]]:
+    """(imports, {function name: its source}) from a stub module."""
+    tree = ast.parse(source)
+    lines = source.splitlines()
+    imports = [ast.get_source_segment(source, n) for n in tree.body
+               if isinstance(n, (ast.Import, ast.ImportFrom))]
+    functions = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef):
+            start = node.lineno - 1 - len(node.decorator_list)
+            while start > 0 and lines[start - 1].lstrip().startswith("#"):
+                start -= 1  # keep the comments just above the function
+            functions[node.name] = "\n".join(lines[start:node.end_lineno])
+    return "\n".join(i for i in imports if i), functions
+
+
+def build_notebook(topic: Topic, seed: int) -> Any:
+    """The topic as an nbformat v4 notebook: prompts, stubs, check cells, answer cells."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+    from normquiz.questions import answer_help, prompt_for
+
+    cells = [new_markdown_cell(
+        f"# {topic.title}\n\n{topic.manifest.summary.strip()}\n\n"
+        "Write each function in its cell, run it, then run the check cell below it. "
+        "Answer each question by replacing `None` in its answer cell. "
+        "`normquiz grade " + f"{topic.slug}.ipynb` in a terminal grades the whole notebook from "
+        "its code (the order in which you ran cells does not matter). Keep the cell tags "
+        "(View → Cell toolbar → Tags): they tell normquiz which cell is which.")]
+    imports, functions = "", {}
+    if topic.module:
+        imports, functions = _split_stub(topic.stub_path.read_text(encoding="utf-8"))
+    cells.append(new_code_cell("\n".join(filter(None, [imports, "import normquiz"]))))
+    for e in topic.exercises:
+        title = f"## `{e.id}`: {e.title} ({e.points:g} point{'s' if e.points != 1 else ''})"
+        if isinstance(e, CodeExercise):
+            cells.append(new_markdown_cell(f"{title}\n\n`{e.signature}`\n\n{e.prompt.strip()}"))
+            cells.append(new_markdown_cell(f"**Worked example.**\n\n{e.explanation.strip()}"))
+            cells.append(new_code_cell(functions[e.function],
+                                       metadata={"tags": [EXERCISE + e.id]}))
+        else:
+            cells.append(new_markdown_cell(f"{title}\n\n{prompt_for(topic, e, seed)}"))
+            cells.append(new_code_cell(f"{e.id} = None  # your answer: {answer_help(e)}",
+                                       metadata={"tags": [ANSWER + e.id]}))
+        cells.append(new_code_cell(f'normquiz.check("{e.id}")', metadata={"tags": [CHECK + e.id]}))
+    notebook = new_notebook(cells=cells, metadata={
+        "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+        "language_info": {"name": "python"},
+        "normquiz": {"topic": topic.slug, "seed": seed},
+    })
+    nbformat.validate(notebook)
+    return notebook
+
+
+def write_notebook(path: Path, topic: Topic, seed: int) -> None:
+    import nbformat
+
+    nbformat.write(build_notebook(topic, seed), str(path))
+
+
+# ---------------------------------------------------------------- reading
+
+
+@dataclass
+class NotebookSubmission:
+    """A learner's notebook as gradeable parts: module source and answers."""
+
+    source: str
+    answers: dict[str, Any]
+    # For each line of `source`, the (cell number, line in cell) it came from.
+    origins: list[tuple[int, int]] = field(default_factory=list)
+
+    def where(self, line: int) -> str:
+        if 1 <= line <= len(self.origins):
+            cell, cell_line = self.origins[line - 1]
+            return f"cell {cell}, line {cell_line}"
+        return f"line {line}"
+
+
+def _describe(index: int, cell: Any) -> str:
+    first = next((ln for ln in str(cell.get("source", "")).splitlines() if ln.strip()), "")
+    return f"cell {index} ({first.strip()[:50]!r})" if first else f"cell {index} (empty)"
+
+
+def _calls_nothing(node: ast.AST) -> bool:
+    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom))
+                   for n in ast.walk(node))
+
+
+def _kept(node: ast.stmt) -> bool:
+    if isinstance(node, _KEPT):
+        return True
+    if isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        return all(isinstance(t, ast.Name) for t in targets) and _calls_nothing(node.value)
+    return False
+
+
+def _without_magics(text: str) -> str:
+    # A magic line becomes a blank line, so line numbers still match the cell.
+    return "\n".join("" if re.match(r"\s*[%!]", ln) else ln for ln in text.splitlines())
+
+
+def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
+    """Check a notebook's tags and turn it into a module source and answers."""
+    import nbformat
+
+    where = path.name
+    try:
+        notebook = nbformat.read(str(path), as_version=4)
+    except Exception as e:  # nbformat raises several unrelated types for a bad file
+        raise WorkspaceError(f"{where} is not a readable notebook: {e}.") from None
+    cells = notebook.get("cells", [])
+    seen: dict[str, list[int]] = {}
+    for i, cell in enumerate(cells, 1):
+        for tag in _tags(cell):
+            if tag.startswith(("normquiz:",)):
+                seen.setdefault(tag, []).append(i)
+    for tag, where_cells in seen.items():
+        if len(where_cells) > 1:
+            names = " and ".join(_describe(i, cells[i - 1]) for i in where_cells)
+            raise WorkspaceError(f"{where}: the tag '{tag}' is on {names}; each tag belongs on "
+                                 "one cell. Remove it from the copy (View → Cell toolbar → Tags).")
+    for e in topic.exercises:
+        tag = (EXERCISE if isinstance(e, CodeExercise) else ANSWER) + e.id
+        if tag not in seen:
+            raise WorkspaceError(
+                f"{where}: no cell is tagged '{tag}'. Add that tag to the cell that holds "
+                f"{'the function ' + e.id if isinstance(e, CodeExercise) else 'the answer'} "
+                "(View → Cell toolbar → Tags), or regenerate the notebook with "
+                f"'normquiz start {topic.slug} . --force --notebook' after renaming yours.")
+    source_lines: list[str] = []
+    origins: list[tuple[int, int]] = []
+    answers: dict[str, Any] = {}
+    for i, cell in enumerate(cells, 1):
+        if cell.get("cell_type") != "code" or _tagged(cell, CHECK) is not None:
+            continue
+        text = _without_magics(str(cell.get("source", "")))
+        answer_id = _tagged(cell, ANSWER)
+        if answer_id is not None:
+            answers[answer_id] = _read_answer(text, answer_id, _describe(i, cell), where)
+            continue
+        try:
+            tree = ast.parse(text)
+        except SyntaxError as e:
+            if _tagged(cell, EXERCISE) is None:
+                continue  # a scratch cell that does not parse is not part of the module
+            raise WorkspaceError(f"{where}, {_describe(i, cell)}, line {e.lineno}: syntax error: "
+                                 f"{e.msg}. Fix it, then grade again.") from None
+        lines = text.splitlines()
+        for node in tree.body:
+            if not _kept(node):
+                continue
+            start = node.lineno - 1 - len(getattr(node, "decorator_list", []))
+            for n in range(start, node.end_lineno):
+                source_lines.append(lines[n])
+                origins.append((i, n + 1))
+    return NotebookSubmission("\n".join(source_lines) + "\n", answers, origins)
+
+
+def _read_answer(text: str, answer_id: str, cell: str, where: str) -> Any:
+    try:
+        tree = ast.parse(text)
+    except SyntaxError as e:
+        raise WorkspaceError(f"{where}, {cell}, line {e.lineno}: syntax error: {e.msg}.") from None
+    value: Any = None
+    for node in tree.body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == answer_id):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                raise WorkspaceError(
+                    f"{where}, {cell}, line {node.lineno}: the answer must be a plain value "
+                    f"(a number, a list of numbers or a letter in quotes), not an expression "
+                    f"to compute.") from None
+    return value
+
+
+def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
+                   timeout: float | None = None) -> Any:
+    """Grade a notebook exactly as a .py workspace: its kept code and its answer cells."""
+    from normquiz.grading import grade_topic, syntax_check
+    from normquiz.questions import check_answer_type, generate
+    from normquiz.sandbox import DEFAULT_TIMEOUT
+
+    submission = read_notebook(path, topic)
+    for q in topic.questions:
+        generated = generate(topic, q, seed) if isinstance(q, NumericQuestion) else None
+        problem = check_answer_type(q, submission.answers.get(q.id), generated)
+        if problem:
+            raise WorkspaceError(f"{path.name}, the answer cell of '{q.id}': {problem}.")
+    with tempfile.TemporaryDirectory(prefix="normquiz-nb-") as tmp:
+        module = Path(tmp) / str(topic.module or "notebook.py")
+        module.write_text(submission.source, encoding="utf-8")
+        try:
+            syntax_check(module)
+        except WorkspaceError as e:
+            line = re.search(r"line (\d+)", str(e))
+            place = submission.where(int(line.group(1))) if line else ""
+            raise WorkspaceError(f"{path.name}, {place}: {str(e).split(': ', 1)[-1]}") from None
+        result = grade_topic(topic, module, submission.answers, seed, only,
+                             timeout or DEFAULT_TIMEOUT)
+    result.graded_file = path.name
+    for e in result.exercises:
+        e.feedback = re.sub(rf'File "{re.escape(module.name)}", line (\d+)',
+                            lambda m: f"{path.name}, {submission.where(int(m.group(1)))}",
+                            e.feedback)
+    return result
+
+
+# ---------------------------------------------------------------- the kernel
+
+
+def module_from_namespace(namespace: dict[str, Any], skip: set[str] = frozenset()) -> str:
+    """Rebuild a module from a running kernel's globals: imports, constants, definitions."""
+    import inspect
+    import textwrap
+    import types
+
+    imports, constants, definitions = [], [], []
+    for name, value in list(namespace.items()):
+        if _IPYTHON_NAMES.fullmatch(name) or name in skip:
+            continue
+        if isinstance(value, types.ModuleType):
+            module = value.__name__
+            if name == module:
+                imports.append(f"import {module}")
+            elif "." in module and name == module.rsplit(".", 1)[1]:
+                parent, child = module.rsplit(".", 1)
+                imports.append(f"from {parent} import {child}")
+            else:
+                imports.append(f"import {module} as {name}")
+        elif inspect.isfunction(value) or inspect.isclass(value):
+            if getattr(value, "__module__", None) == "__main__":
+                try:
+                    definitions.append(textwrap.dedent(inspect.getsource(value)))
+                except (OSError, TypeError):
+                    continue  # defined by exec or lost: nothing to rebuild it from
+                if value.__name__ != name:
+                    definitions.append(f"{name} = {value.__name__}")
+            elif getattr(value, "__module__", None) and getattr(value, "__qualname__", "") \
+                    == getattr(value, "__name__", None):
+                alias = "" if value.__name__ == name else f" as {name}"
+                imports.append(f"from {value.__module__} import {value.__name__}{alias}")
+        elif isinstance(value, (bool, int, float, str, type(None))) or (
+                isinstance(value, (tuple, list)) and len(value) < 1000
+                and all(isinstance(v, (bool, int, float, str)) for v in value)):
+            constants.append(f"{name} = {value!r}")
+    return "\n".join(imports + constants + [""] + definitions) + "\n"
+
+
+class CheckReport:
+    """What normquiz.check() returns: text in a terminal, HTML in Jupyter."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+
+    @property
+    def passed(self) -> bool:
+        return self.result.passed
+
+    def __repr__(self) -> str:
+        from normquiz.report import render_text
+
+        return render_text(self.result, lambda text, **_: text)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        from normquiz.report import render_text
+
+        palette = {"green": "#1a7f37", "red": "#cf222e", "yellow": "#9a6700"}
+
+        def style(text: str, fg: str | None = None, bold: bool = False, **_: Any) -> str:
+            text = html.escape(text)
+            css = (f"color:{palette.get(fg, fg)};" if fg else "") + ("font-weight:bold;"
+                                                                      if bold else "")
+            return f'<span style="{css}">{text}</span>' if css else text
+
+        body = render_text(self.result, style)
+        return f'<pre style="white-space:pre-wrap">{body}</pre>'
+
+
+def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = None,
+          path: Path | str | None = None) -> CheckReport:
+    """Grade the functions and answers as currently defined in the running kernel."""
+    import sys
+
+    from normquiz.content import default_catalog
+    from normquiz.grading import grade_topic
+    from normquiz.questions import check_answer_type, generate
+    from normquiz.report import ExerciseResult
+    from normquiz.workspace import Workspace
+
+    namespace = namespace if namespace is not None else vars(sys.modules["__main__"])
+    workspace = Workspace.find(Path(path) if path else None)
+    topic = default_catalog().topic(workspace.topic)
+    answers: dict[str, Any] = {}
+    invalid: dict[str, str] = {}
+    for q in topic.questions:
+        value = namespace.get(q.id)
+        generated = generate(topic, q, workspace.seed) if isinstance(q, NumericQuestion) else None
+        problem = check_answer_type(q, value, generated)
+        if problem:
+            invalid[q.id] = problem
+        else:
+            answers[q.id] = value
+    question_ids = {q.id for q in topic.questions}
+    with tempfile.TemporaryDirectory(prefix="normquiz-kernel-") as tmp:
+        module = Path(tmp) / str(topic.module or "kernel.py")
+        module.write_text(module_from_namespace(namespace, question_ids), encoding="utf-8")
+        result = grade_topic(topic, module if topic.module else None, answers, workspace.seed,
+                             exercise_id)
+    for i, e in enumerate(result.exercises):
+        if e.id in invalid:
+            result.exercises[i] = ExerciseResult(e.id, e.kind, e.title, "error", 0.0, e.max_score,
+                                                 feedback=f"Your answer: {invalid[e.id]}.")
+    result.graded_file = "this notebook's kernel"
+    workspace.record(result.exercises)
+    return CheckReport(result)
