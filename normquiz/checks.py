@@ -150,11 +150,17 @@ def expect_match(submission: Any, reference: Any, name: str, *args: Any,
 
 
 def expect_inputs_unchanged(submission: Any, reference: Any, name: str, *args: Any,
-                            **kwargs: Any) -> None:
-    """Call `name` on the learner's module; assert that no array argument was modified."""
+                            names: Sequence[str] | None = None, **kwargs: Any) -> None:
+    """Assert that the learner's function leaves every array argument as it was.
+
+    The value must match the reference too: the check rewards a correct
+    function that keeps its inputs, not any function that ignores them.
+    """
     func = getattr(reference, name)
     call = format_call(name, args, kwargs, func)
+    expected = func(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     result = submission.call(name, *copy.deepcopy(args), **copy.deepcopy(kwargs))
+    expect_close(result.value, expected, call, names=names)
     params = list(inspect.signature(func).parameters)
     expect_unchanged(list(args) + list(kwargs.values()),
                      list(result.args_after) + [result.kwargs_after.get(k) for k in kwargs],

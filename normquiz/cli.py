@@ -307,6 +307,75 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
             echo(f"  - {m.title} [{m.id}]")
 
 
+@cli.command("check")
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seeds", default=50, show_default=True,
+              help="How many seeds each numeric question is generated with.")
+def check_cmd(directory: Path | None, seeds: int) -> None:
+    """Validate content: the shipped topics, or those of an instructor's DIRECTORY.
+
+    Checks every manifest against the schema, that referenced files exist,
+    that each reference solution passes its grader, each blank stub fails,
+    each declared mistake fails and is diagnosed as itself, numeric questions
+    give finite, distinguishable answers, and no TODO is left. Exits 0 only
+    when everything holds.
+
+    Example:
+
+    \b
+        normquiz check
+        normquiz check mycourse/
+    """
+    from normquiz.selfcheck import check_content
+
+    reports = check_content(directory, seeds)
+    for r in reports:
+        ok = not r.problems
+        echo(style("✓" if ok else "✗", fg="green" if ok else "red", bold=True) + " "
+             + style(r.slug, bold=True))
+        for line in r.problems:
+            echo(style("    " + line.replace("\n", "\n    "), fg="red"))
+        for line in r.verified:
+            echo(f"    {line}")
+    problems = sum(len(r.problems) for r in reports)
+    if not reports:
+        echo("No topics found: is exercises/order.yaml empty?")
+    elif problems:
+        echo(style(f"{problems} problem(s) found in "
+                   f"{sum(bool(r.problems) for r in reports)} topic(s).", fg="red", bold=True))
+    else:
+        echo(style(f"All {len(reports)} topic(s) check out.", fg="green", bold=True))
+    raise SystemExit(1 if problems or not reports else 0)
+
+
+@cli.command()
+@click.argument("topic")
+@click.argument("exercise_id", metavar="EXERCISE")
+@click.option("--kind", type=click.Choice(["code", "numeric", "choice"]), required=True)
+@click.pass_context
+def new(ctx: click.Context, topic: str, exercise_id: str, kind: str) -> None:
+    """Scaffold a new exercise EXERCISE in TOPIC (created if needed).
+
+    Files go into the content folder given by --content (the first one), or
+    the current folder. Then 'normquiz check DIR' lists what is left to fill in.
+
+    Example:
+
+    \b
+        normquiz --content mycourse new extras rmsnorm_forward --kind code
+        normquiz check mycourse
+    """
+    from normquiz.content import display_path
+    from normquiz.scaffold import new_exercise
+
+    content = ctx.find_root().obj or ()
+    root = Path(content[0]) if content else Path.cwd()
+    for path in new_exercise(root, topic, exercise_id, kind):
+        echo(f"  wrote {display_path(path)}")
+    echo()
+    echo(f"Next: fill in the TODOs, then run: normquiz check {display_path(root)}")
+
+
 def _quiz_workspace(ctx: click.Context, slug: str) -> Any:
     """The workspace to record a quiz in: this one, ./TOPIC, or a new ./TOPIC."""
     from normquiz.content import display_path

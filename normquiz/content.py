@@ -252,13 +252,13 @@ def load_manifest(path: Path, expected_id: str) -> Exercise:
             f"{where}{f', line {line}' if line else ''}, field 'kind': expected one of "
             f"code, numeric, choice, got {kind!r}."
         )
-    manifest = validate(_KINDS[kind], data, node, where)
-    if manifest.id != expected_id:
-        raise ContentError(
-            f"{where}, line {line_of(node, ('id',))}, field 'id': '{manifest.id}' does not match "
-            f"the file name '{expected_id}'."
-        )
-    return manifest
+    problems = validation_problems(_KINDS[kind], data, node, where)
+    if data.get("id") != expected_id:
+        problems.append(f"{where}, line {line_of(node, ('id',))}, field 'id': "
+                        f"{data.get('id')!r} does not match the file name '{expected_id}'.")
+    if problems:
+        raise ContentError("\n".join(problems))
+    return _KINDS[kind].model_validate(data)
 
 
 # ---------------------------------------------------------------- topics and roots
@@ -339,35 +339,38 @@ class Topic:
 
 
 def _load_topic(slug: str, root: Path) -> Topic:
+    """Load a topic; every problem in its files is reported at once, one per line."""
     topic = Topic(slug, root, TopicManifest.model_construct())
     data, node = read_yaml(topic.topic_file)
     topic.manifest = validate(TopicManifest, data, node, display_path(topic.topic_file))
+    problems: list[str] = []
     for exercise_id in topic.manifest.exercises:
         code_path = topic.manifest_path(exercise_id, True)
         quiz_path = topic.manifest_path(exercise_id, False)
         if code_path.exists() and quiz_path.exists():
-            raise ContentError(
-                f"Exercise '{exercise_id}' of topic '{slug}' has two manifests: "
-                f"{display_path(code_path)} and {display_path(quiz_path)}. Keep one."
-            )
+            problems.append(f"Exercise '{exercise_id}' of topic '{slug}' has two manifests: "
+                            f"{display_path(code_path)} and {display_path(quiz_path)}. Keep one.")
+            continue
         path = code_path if code_path.exists() else quiz_path
         if not path.exists():
-            raise ContentError(
-                f"{display_path(topic.topic_file)} lists '{exercise_id}', but neither "
-                f"{display_path(code_path)} nor {display_path(quiz_path)} exists."
-            )
-        manifest = load_manifest(path, exercise_id)
+            problems.append(f"{display_path(topic.topic_file)} lists '{exercise_id}', but "
+                            f"neither {display_path(code_path)} nor {display_path(quiz_path)} "
+                            "exists.")
+            continue
+        try:
+            manifest = load_manifest(path, exercise_id)
+        except ContentError as e:
+            problems.append(str(e))
+            continue
         if (path == code_path) != (manifest.kind == "code"):
-            raise ContentError(
-                f"{display_path(path)}: a {manifest.kind} exercise belongs in "
-                f"{'exercises' if manifest.kind == 'code' else 'quizzes'}/{slug}/."
-            )
+            problems.append(f"{display_path(path)}: a {manifest.kind} exercise belongs in "
+                            f"{'exercises' if manifest.kind == 'code' else 'quizzes'}/{slug}/.")
         topic.exercises.append(manifest)
     if topic.code_exercises and topic.module is None:
-        raise ContentError(
-            f"{display_path(topic.topic_file)}: topic '{slug}' has code exercises, "
-            "so it needs a 'module' field naming the learner's file."
-        )
+        problems.append(f"{display_path(topic.topic_file)}: topic '{slug}' has code exercises, "
+                        "so it needs a 'module' field naming the learner's file.")
+    if problems:
+        raise ContentError("\n".join(problems))
     return topic
 
 
@@ -411,6 +414,9 @@ class Catalog:
     @property
     def slugs(self) -> list[str]:
         return list(self._where)
+
+    def root_of(self, slug: str) -> Path:
+        return self._where[slug]
 
     def topic(self, slug: str) -> Topic:
         if slug not in self._where:

@@ -7,9 +7,19 @@ learner's file is graded, to prove that the reference passes, the stub scores
 
 from __future__ import annotations
 
+import ast
+import math
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from normquiz.content import CodeExercise, Topic, mistake_function_name
+from normquiz.content import (
+    CodeExercise,
+    ContentError,
+    NumericQuestion,
+    Topic,
+    display_path,
+    mistake_function_name,
+)
 
 
 def reference_source(topic: Topic) -> str:
@@ -37,3 +47,207 @@ def write_submission(directory: Path, topic: Topic, source: str) -> Path:
     path = Path(directory) / str(topic.module)
     path.write_text(source, encoding="utf-8")
     return path
+
+
+# ---------------------------------------------------------------- normquiz check
+
+
+@dataclass
+class TopicCheck:
+    """What `normquiz check` found for one topic: problems, and what was verified."""
+
+    slug: str
+    problems: list[str] = field(default_factory=list)
+    verified: list[str] = field(default_factory=list)
+
+
+def _function_names(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+
+
+def _check_files(topic: Topic, report: TopicCheck) -> bool:
+    """Every file a manifest refers to exists and defines what it should."""
+    ok = True
+
+    def missing(path: Path, what: str) -> None:
+        nonlocal ok
+        ok = False
+        report.problems.append(f"{display_path(path)} is missing: {what}.")
+
+    if topic.code_exercises:
+        for path, what in ((topic.stub_path, "the learner's stub module"),
+                           (topic.solution_path, "the reference solution")):
+            if not path.is_file():
+                missing(path, what)
+        if not ok:
+            return False
+        stub, solution = _function_names(topic.stub_path), _function_names(topic.solution_path)
+        stub_text = stub_source(topic)
+        for e in topic.code_exercises:
+            for names, path in ((stub, topic.stub_path), (solution, topic.solution_path)):
+                if e.function not in names:
+                    ok = False
+                    report.problems.append(f"{display_path(path)} does not define {e.function}(), "
+                                           f"the function of exercise '{e.id}'.")
+            if not topic.grader_path(e.id).is_file():
+                missing(topic.grader_path(e.id), f"the grader of '{e.id}'")
+            if e.mistakes and not topic.mistakes_path(e.id).is_file():
+                missing(topic.mistakes_path(e.id), f"the mistake implementations of '{e.id}'")
+            elif e.mistakes:
+                defined = _function_names(topic.mistakes_path(e.id))
+                for m in e.mistakes:
+                    if mistake_function_name(m.id) not in defined:
+                        ok = False
+                        report.problems.append(
+                            f"{display_path(topic.mistakes_path(e.id))} has no function "
+                            f"{mistake_function_name(m.id)}() for the mistake '{m.id}' that "
+                            f"{e.id}.yaml declares.")
+        if "# TODO" not in stub_text:
+            report.problems.append(f"{display_path(topic.stub_path)} has no '# TODO' line to "
+                                   "show the learner what to write.")
+    needs_generators = [e for e in topic.exercises
+                        if isinstance(e, NumericQuestion) or e.demonstration]
+    if needs_generators:
+        if not topic.generators_path.is_file():
+            missing(topic.generators_path, "the generators of the numeric questions")
+            return False
+        defined = _function_names(topic.generators_path)
+        for e in needs_generators:
+            for name in (getattr(e, "generator", None), e.demonstration):
+                if name and name not in defined:
+                    ok = False
+                    report.problems.append(f"{display_path(topic.generators_path)} has no "
+                                           f"function {name}() (named by '{e.id}').")
+    return ok
+
+
+def _check_code(topic: Topic, exercise: CodeExercise, folder: Path, report: TopicCheck) -> None:
+    from normquiz.grading import grade_code
+
+    where = f"{exercise.id}"
+    module = write_submission(folder, topic, reference_source(topic))
+    [ref] = grade_code(topic, module, [exercise])
+    if ref.status != "passed":
+        failed = [f"✗ {c.name}\n{_indent(c.message)}" for c in ref.checks if not c.passed]
+        report.problems.append(f"{where}: the reference solution does not pass its grader:\n"
+                               + _indent("\n".join(failed) or ref.feedback))
+        return
+    module.write_text(stub_source(topic), encoding="utf-8")
+    [stub] = grade_code(topic, module, [exercise])
+    if stub.score > 0:
+        report.problems.append(f"{where}: the blank stub scores {stub.score:g}; it must score 0 "
+                               "(does a check pass without the learner's code?).")
+    before = len(report.problems)
+    for m in exercise.mistakes:
+        module.write_text(mistake_source(topic, exercise, m.id), encoding="utf-8")
+        [r] = grade_code(topic, module, [exercise])
+        if r.status == "passed":
+            report.problems.append(f"{where}: the mistake '{m.id}' passes every check; add a "
+                                   "check that catches it.")
+        elif r.mistakes != [m.id]:
+            seen = ", ".join(r.mistakes) or "nothing"
+            report.problems.append(f"{where}: the mistake '{m.id}' is diagnosed as {seen}; "
+                                   "adjust PROBES so it is diagnosed as itself and only itself.")
+    if len(report.problems) == before:
+        report.verified.append(f"{exercise.id}: reference passes, stub scores 0, "
+                               f"{len(exercise.mistakes)} mistake(s) diagnosed")
+
+
+def _check_numeric(topic: Topic, q: NumericQuestion, report: TopicCheck, seeds: int) -> None:
+    from normquiz.questions import generate
+
+    declared = {m.id for m in q.mistakes}
+    for seed in range(seeds):
+        try:
+            g = generate(topic, q, seed)
+        except Exception as e:  # any failure of instructor code is a finding, not a crash
+            report.problems.append(f"{q.id}: generator {q.generator}() failed for seed {seed}: "
+                                   f"{type(e).__name__}: {e}")
+            return
+        values = [g.answer, *g.mistakes.values()]
+        if not all(math.isfinite(v) for vs in values for v in vs):
+            report.problems.append(f"{q.id}: seed {seed} gives a non-finite answer: {values}.")
+            return
+        if set(g.mistakes) != declared:
+            report.problems.append(f"{q.id}: the generator returns mistakes "
+                                   f"{sorted(g.mistakes)} but the manifest declares "
+                                   f"{sorted(declared)}.")
+            return
+        for i, a in enumerate(values):
+            for b in values[i + 1:]:
+                if len(a) == len(b) and all(abs(x - y) <= q.tolerance for x, y in zip(a, b)):
+                    report.problems.append(f"{q.id}: for seed {seed} two answers (right or "
+                                           "mistaken) agree within the tolerance, so a mistake "
+                                           "could not be told apart.")
+                    return
+    report.verified.append(f"{q.id}: {seeds} seeds give finite, distinguishable answers")
+
+
+def check_topic(topic: Topic, seeds: int = 50) -> TopicCheck:
+    """Everything `normquiz check` verifies for one loaded topic."""
+    import tempfile
+
+    from normquiz.questions import demonstrate
+
+    report = TopicCheck(topic.slug)
+    report.problems += _todos(topic)
+    if not _check_files(topic, report):
+        return report
+    with tempfile.TemporaryDirectory(prefix="normquiz-check-") as tmp:
+        for e in topic.code_exercises:
+            _check_code(topic, e, Path(tmp), report)
+    for q in topic.questions:
+        if isinstance(q, NumericQuestion):
+            _check_numeric(topic, q, report, seeds)
+    for e in topic.exercises:
+        if e.demonstration:
+            try:
+                demonstrate(topic, e)
+            except Exception as err:  # instructor code: report, do not crash
+                report.problems.append(f"{e.id}: demonstration {e.demonstration}() failed: "
+                                       f"{type(err).__name__}: {err}")
+    return report
+
+
+def check_content(root: Path | None = None, seeds: int = 50) -> list[TopicCheck]:
+    """Check every topic of a content folder (default: the shipped content)."""
+    from normquiz.content import Catalog, _builtin_root
+
+    builtin = _builtin_root().resolve()
+    extra = [] if root is None or Path(root).resolve() == builtin else [Path(root)]
+    catalog = Catalog(extra)
+    slugs = [s for s in catalog.slugs if catalog.root_of(s).resolve() ==
+             (Path(root).resolve() if extra else builtin)]
+    reports = []
+    for slug in slugs:
+        try:
+            topic = catalog.topic(slug)
+        except ContentError as e:
+            reports.append(TopicCheck(slug, str(e).splitlines()))
+            continue
+        reports.append(check_topic(topic, seeds))
+    return reports
+
+
+def _todos(topic: Topic) -> list[str]:
+    """'TODO' lines left in the instructor's files (the learner's stub is meant to have them)."""
+    files = [topic.topic_file, topic.solution_path if topic.module else None,
+             topic.generators_path]
+    for e in topic.exercises:
+        files.append(topic.manifest_path(e.id, not e.is_question))
+        if isinstance(e, CodeExercise):
+            files += [topic.grader_path(e.id), topic.mistakes_path(e.id)]
+    found = []
+    for path in files:
+        if path is None or not path.is_file():
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if "TODO" in line:
+                found.append(f"{display_path(path)}, line {n}: left to fill in: "
+                             f"{line.strip()[:90]}")
+    return found
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

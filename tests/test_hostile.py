@@ -36,7 +36,7 @@ HOSTILE = {
         np.array_equal = lambda *a, **k: True
         np.testing.assert_allclose = lambda *a, **k: None
         def center(x):
-            return x * 0
+            return x + 1
         """)),
     "lying-object": ("failed", textwrap.dedent("""
         import numpy as np
@@ -53,7 +53,7 @@ HOSTILE = {
         class Liar(np.ndarray):
             def __eq__(self, other): return np.ones(np.shape(other), bool)
         def center(x):
-            return np.zeros_like(x).view(Liar)
+            return np.ones_like(x).view(Liar)
         """)),
     "reads-reference": ("error", textwrap.dedent(f"""
         def center(x):
