@@ -17,7 +17,8 @@ _SYMBOLS = {
     "beta": "β", "alpha": "α", "odot": "⊙", "sum": "Σ", "cdot": "·", "sim": "~",
     "dots": "…", "ldots": "…", "times": "×", "approx": "≈", "neq": "≠", "leq": "≤",
     "geq": "≥", "infty": "∞", "in": "∈", "lVert": "‖", "rVert": "‖", "|": "‖",
-    "tanh": "tanh", "left": "", "right": "",
+    "tanh": "tanh", "left": "", "right": "", "top": "ᵀ",
+    "ell": "ℓ", "partial": "∂", "nabla": "∇", "to": "→", "quad": "  ", "sqrt": "√",
 }
 
 
@@ -34,9 +35,11 @@ def plain_math(text: str) -> str:
                    lambda f: f"{_group(f.group(1))}/{_group(f.group(2))}", s)
         s = re.sub(r"\\sqrt\{([^{}]*)\}", r"√(\1)", s)
         s = re.sub(r"\\hat\{?(\w)\}?", "\\1\u0302", s)
+        s = re.sub(r"\\bar\{?(\w)\}?", "\\1\u0304", s)
+        s = re.sub(r"\\[,;:! ]", " ", s)
         s = re.sub(r"\\(?:mathbb|mathrm|text|operatorname)\{([^{}]*)\}", r"\1", s)
         s = re.sub(r"\\([A-Za-z]+|\|)", lambda k: _SYMBOLS.get(k.group(1), k.group(1)), s)
-        s = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", s).replace("^2", "²")
+        s = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", s).replace("^2", "²").replace("^ᵀ", "ᵀ")
         return s.replace("{", "").replace("}", "")
 
     return re.sub(r"\$([^$\n]+)\$", inline, text)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -146,3 +147,28 @@ def test_demonstrations_run(topic, exercise):
     from normquiz.questions import demonstrate
 
     assert demonstrate(topic, exercise).strip()
+
+
+def test_plain_math_examples():
+    from normquiz.questions import plain_math
+
+    assert plain_math(r"the value $\hat{x}_j$ of unit j") == "the value x̂_j of unit j"
+    assert plain_math(r"$\mu = \frac{1}{H} \sum_i a_i$") == "μ = 1/H Σ_i a_i"
+    assert plain_math(r"$\sqrt{\sigma^2 + \epsilon}$") == "√(σ² + ε)"
+    assert plain_math(r"$w_i^\top x$") == "w_iᵀ x"
+
+
+ALL = [(t, e) for t in TOPICS for e in t.exercises]
+
+
+@pytest.mark.parametrize("topic, exercise", ALL, ids=ids(ALL))
+def test_terminal_text_has_no_latex_left(topic, exercise):
+    from normquiz.questions import plain_math, prompt_for
+
+    texts = [exercise.explanation, *exercise.hints, *(m.feedback for m in getattr(
+        exercise, "mistakes", []))]
+    texts += [o.feedback for o in getattr(exercise, "options", [])]
+    texts.append(prompt_for(topic, exercise, 1, plain=True) if exercise.is_question else "")
+    for text in texts:
+        shown = plain_math(text)
+        assert not re.search(r"\\[A-Za-z]+|\$[^$\s]", shown), shown

@@ -1,0 +1,69 @@
+"""Hidden checks for batchnorm_update_running."""
+
+import numpy as np
+import pytest
+
+from normquiz.checks import expect_inputs_unchanged, expect_match
+
+NAME = "batchnorm_update_running"
+PARTS = ("new_mean", "new_var")
+
+
+def _running(rng, d):
+    # Running statistics far from any batch's, so mixing up old and new shows.
+    return rng.normal(0.0, 1.0, size=d), rng.uniform(0.5, 3.0, size=d)
+
+
+@pytest.mark.points(2)
+def test_random_batch(submission, reference):
+    """A random batch of 5 cases with 3 features, the default momentum 0.1"""
+    rng = np.random.default_rng(10)
+    running_mean, running_var = _running(rng, 3)
+    x = rng.normal(2.0, 3.0, size=(5, 3))
+    expect_match(submission, reference, NAME, running_mean, running_var, x, names=PARTS)
+
+
+@pytest.mark.points(1)
+def test_two_cases(submission, reference):
+    """Two cases, x = [[0], [2]], from running mean 0 and variance 1: the notes' smallest batch"""
+    expect_match(submission, reference, NAME, np.array([0.0]), np.array([1.0]),
+                 np.array([[0.0], [2.0]]), names=PARTS)
+
+
+@pytest.mark.points(1)
+def test_other_momentum(submission, reference):
+    """momentum = 0.3 on a batch of 4 cases with 2 features"""
+    rng = np.random.default_rng(11)
+    running_mean, running_var = _running(rng, 2)
+    x = rng.normal(-1.0, 2.0, size=(4, 2))
+    expect_match(submission, reference, NAME, running_mean, running_var, x, momentum=0.3,
+                 names=PARTS)
+
+
+@pytest.mark.points(1)
+def test_momentum_one(submission, reference):
+    """momentum = 1: the new running statistics are the batch's (variance with N - 1)"""
+    rng = np.random.default_rng(12)
+    running_mean, running_var = _running(rng, 4)
+    x = rng.normal(0.0, 1.0, size=(3, 4))
+    expect_match(submission, reference, NAME, running_mean, running_var, x, momentum=1.0,
+                 names=PARTS)
+
+
+@pytest.mark.points(1)
+def test_constant_feature(submission, reference):
+    """A feature that is constant over the batch (its batch variance is 0)"""
+    rng = np.random.default_rng(13)
+    running_mean, running_var = _running(rng, 3)
+    x = rng.normal(0.0, 1.0, size=(4, 3))
+    x[:, 2] = 1.5
+    expect_match(submission, reference, NAME, running_mean, running_var, x, names=PARTS)
+
+
+@pytest.mark.points(1)
+def test_inputs_unchanged(submission, reference):
+    """running_mean, running_var and x are left unchanged"""
+    rng = np.random.default_rng(14)
+    running_mean, running_var = _running(rng, 3)
+    x = rng.normal(0.0, 2.0, size=(4, 3))
+    expect_inputs_unchanged(submission, reference, NAME, running_mean, running_var, x, 0.1)
