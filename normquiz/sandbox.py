@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,11 @@ from normquiz import codec
 DEFAULT_TIMEOUT = 10.0  # seconds per exercise
 DEFAULT_MEMORY_MB = 1024
 MAX_MESSAGE = 256 * 2**20
+
+# Starts a worker process; takes subprocess.Popen's arguments and returns an object with
+# .pid and .wait(). Batch grading swaps in normquiz.forkserver, which forks a warm process
+# instead of starting a new interpreter (and numpy) for every learner.
+spawn_worker: Callable[..., Any] = subprocess.Popen
 
 
 class LearnerFailure(Exception):
@@ -99,14 +105,15 @@ class Sandbox:
         self._tmpdir = tempfile.mkdtemp(prefix="normquiz-")
         self._stderr = open(os.path.join(self._tmpdir, ".stderr"), "w+b")  # noqa: SIM115
         config = {
-            "module": str(self.module_path), "name": self.module_path.stem,
+            # Absolute: the worker runs in its own temporary folder.
+            "module": str(Path(self.module_path).resolve()), "name": self.module_path.stem,
             "blocked": [str(b) for b in self.blocked], "memory_mb": self.memory_mb,
             "req_fd": req_r, "resp_fd": resp_w,
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("NORMQUIZ")}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-        self._proc = subprocess.Popen(
-            [sys.executable, "-I", "-m", "normquiz._worker", json.dumps(config)],
+        self._proc = spawn_worker(
+            [sys.executable, "-I", "-B", "-m", "normquiz._worker", json.dumps(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
             pass_fds=(req_r, resp_w), cwd=self._tmpdir, env=env, start_new_session=True,
         )

@@ -132,3 +132,13 @@ def test_sandbox_recovers_after_a_crash(tmp_path):
         with pytest.raises(Exception, match="exit code 3"):
             box.call("die", [], {}, timeout=5)
         assert box.call("ok", [], {}, timeout=5).value == 1
+
+
+def test_a_quick_edit_is_never_graded_stale(tmp_path):
+    # Same size, same second: cached bytecode would hide the edit.
+    module = tmp_path / "m.py"
+    for value in ("1", "2", "3"):
+        module.write_text(f"def f():\n    return {value}\n")
+        with Sandbox(module) as box:
+            assert box.call("f", [], {}, timeout=5).value == int(value)
+    assert not (tmp_path / "__pycache__").exists()  # nothing written into the workspace
