@@ -79,3 +79,23 @@ def test_open_only_asks_what_is_not_passed_yet(tmp_path):
 
     run_quiz(TOPIC, workspace, ask, lambda t: None, only_open=True)
     assert len(asked) == 1 and "one letter" in asked[0]  # toy_mean passed, toy_choice did not
+
+
+def test_quiz_invariance_completes_from_piped_input(run, tmp_path):
+    from normquiz.content import default_catalog
+
+    topic = default_catalog().topic("invariance")
+    run("start", "invariance", "--seed", "12")
+    lines = []
+    for q in topic.questions:
+        if q.kind == "choice":
+            lines.append(q.correct_letter)
+        else:
+            g = generate(topic, q, 12)
+            lines.append(", ".join(repr(v) for v in g.answer))
+    result = run("quiz", "invariance", cwd=tmp_path / "invariance", input="\n".join(lines) + "\n")
+    assert result.exit_code == 0, result.output
+    total = sum(q.points for q in topic.questions)
+    assert f"Quiz score: {total:g}/{total:g} on {len(topic.questions)} answered" in result.output
+    graded = run("grade", cwd=tmp_path / "invariance")
+    assert graded.exit_code == 0, graded.output
