@@ -158,6 +158,17 @@ def check_answer_type(question: Any, value: Any, generated: Generated | None) ->
     return f"expected a list of {n} numbers {question.answer_format}, got {value!r}"
 
 
+def separated(answers: list[Any], tolerance: float = 1e-3, factor: float = 10.0) -> bool:
+    """Whether every pair of answers (numbers or lists) differs by more than
+    `factor` x `tolerance` somewhere: generators redraw their data until it is,
+    so that a mistaken answer can never pass for the right one or for another."""
+    import numpy as np
+
+    vectors = [np.atleast_1d(np.asarray(a, dtype=float)).ravel().tolist() for a in answers]
+    return all(len(u) != len(v) or max(abs(x - y) for x, y in zip(u, v)) > factor * tolerance
+               for i, u in enumerate(vectors) for v in vectors[i + 1:])
+
+
 def _close(a: list[float], b: list[float], tol: float) -> bool:
     return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
 

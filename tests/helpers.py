@@ -1,5 +1,34 @@
 """Constants shared by the tests (tests/ is on sys.path while pytest runs)."""
 
+import re
+from collections.abc import Iterable
 from pathlib import Path
 
+import numpy as np
+
 COURSE = Path(__file__).parent / "fixtures" / "course"
+
+FOUR_DECIMALS = r"(?<![\d.§])\d+\.\d{4,5}(?!\d)"
+
+
+def topic_text(topic) -> str:
+    """The text of every manifest of a topic, with Unicode minus signs as '-'."""
+    paths = [topic.manifest_path(e.id, not e.is_question) for e in topic.exercises]
+    return "\n".join(p.read_text(encoding="utf-8") for p in paths).replace("−", "-")
+
+
+def fmt(value, digits: int = 4) -> str:
+    """Numbers as the content quotes them: '[-1.3416, 0.0000]' (never '-0.0000')."""
+    arr = np.asarray(value, float)
+    if arr.ndim == 0:
+        text = f"{float(arr):.{digits}f}"
+        return text.lstrip("-") if float(text) == 0 else text
+    return "[" + ", ".join(fmt(v, digits) for v in arr) + "]"
+
+
+def unverified(text: str, values: Iterable, pattern: str = FOUR_DECIMALS) -> list[str]:
+    """The numbers quoted in `text` (matching `pattern`) that no value in `values` rounds to."""
+    known = [abs(float(x)) for v in values for x in np.ravel(np.asarray(v, float))]
+    quoted = set(re.findall(pattern, text))
+    return sorted(q for q in quoted
+                  if not any(f"{v:.{len(q.split('.')[1])}f}" == q for v in known))

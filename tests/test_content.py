@@ -169,3 +169,18 @@ def test_terminal_text_has_no_latex_left(topic, exercise):
     for text in texts:
         shown = plain_math(text)
         assert not re.search(r"\\[A-Za-z]+|\$[^$\s]", shown), shown
+
+
+@pytest.mark.parametrize("topic, question", NUMERIC, ids=ids(NUMERIC))
+@settings(max_examples=30, derandomize=True, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=2**31))
+def test_numeric_mistakes_are_diagnosed_as_themselves(topic, question, seed):
+    from normquiz.questions import grade_numeric
+
+    g = generate(topic, question, seed)
+    right = grade_numeric(question, g, g.answer[0] if g.scalar else g.answer)
+    assert right.status == "passed" and right.score == question.points
+    for mistake, value in g.mistakes.items():
+        result = grade_numeric(question, g, value[0] if g.scalar else value)
+        assert result.status == "failed" and result.mistakes == [mistake], (mistake, g.data)
+        assert question.mistake(mistake).title in result.feedback

@@ -17,11 +17,12 @@ import statistics
 
 import numpy as np
 import pytest
+from helpers import fmt, topic_text, unverified
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from normquiz.content import default_catalog
-from normquiz.questions import generate, grade_numeric
+from normquiz.questions import generate
 
 TOPIC = default_catalog().topic("expectation")
 SEEDS = st.integers(min_value=0, max_value=2**31)
@@ -108,36 +109,11 @@ VERIFIED = {
 PARAMETERS = [0.001, 0.25, 0.5, 1e-5, 1.0]
 
 
-def fmt(value, digits: int) -> str:
-    arr = np.asarray(value, float)
-    if arr.ndim == 0:
-        return f"{float(arr):.{digits}f}".replace("-0.0000", "0.0000")
-    return "[" + ", ".join(fmt(v, digits) for v in arr) + "]"
-
-
 @pytest.mark.parametrize("name", sorted(n for n, (_, e) in VERIFIED.items() if e))
 def test_worked_number_matches_errata(name):
     value, expected = VERIFIED[name]
     match = re.search(r"\.(\d+)", expected)
     assert fmt(value, len(match.group(1)) if match else 0) == expected
-
-
-def _content_text() -> str:
-    paths = [TOPIC.manifest_path(e.id, not e.is_question) for e in TOPIC.exercises]
-    return "\n".join(p.read_text(encoding="utf-8") for p in paths)
-
-
-def test_every_quoted_number_is_computed():
-    known = [float(x) for v, _ in VERIFIED.values() for x in np.ravel(np.asarray(v, float))]
-    known += PARAMETERS
-    # Decimal numbers, not section numbers such as §6.6.
-    text = _content_text().replace("−", "-")
-    quoted = set(re.findall(r"(?<![\d.§])\d+\.\d+(?!\d|\.\d)", text))
-    unknown = sorted(
-        q for q in quoted
-        if not any(f"{abs(v):.{len(q.split('.')[1])}f}" == q for v in known)
-    )
-    assert not unknown, f"numbers in the expectation content that no test computes: {unknown}"
 
 
 def test_claim_19_cases():
@@ -213,20 +189,6 @@ def test_normalized_std_answer(seed):
     assert g.answer[0] < 1  # eps > 0 always leaves the std below 1
 
 
-@settings(max_examples=30, derandomize=True, deadline=None)
-@given(seed=SEEDS)
-def test_each_numeric_mistake_is_diagnosed_as_itself(seed):
-    for q in TOPIC.questions:
-        if q.kind != "numeric":
-            continue
-        g = generate(TOPIC, q, seed)
-        right = grade_numeric(q, g, g.answer[0] if g.scalar else g.answer)
-        assert right.status == "passed" and right.score == q.points
-        for mistake, value in g.mistakes.items():
-            result = grade_numeric(q, g, value[0] if g.scalar else value)
-            assert result.status == "failed" and result.mistakes == [mistake], (q.id, g.data)
-
-
 def test_numeric_mistakes_compute_what_their_titles_say():
     # One fixed instance per question, each mistake recomputed from the data.
     seed = 2024
@@ -267,3 +229,9 @@ def test_numeric_mistakes_compute_what_their_titles_say():
         "unweighted-mean": [pytest.approx(values.mean())],
         "averaged-weighted-terms": [pytest.approx(np.mean(probs * values))],
     }
+
+
+def test_every_quoted_number_is_verified():
+    values = [v for v, _ in VERIFIED.values()] + PARAMETERS
+    unknown = unverified(topic_text(TOPIC), values, r"(?<![\d.§])\d+\.\d+(?!\d|\.\d)")
+    assert not unknown, f"numbers in the expectation content that no test computes: {unknown}"

@@ -12,6 +12,7 @@ import re
 
 import numpy as np
 import pytest
+from helpers import fmt, topic_text, unverified
 
 from normquiz.content import default_catalog, load_reference
 
@@ -118,13 +119,6 @@ ERRATA_BACKWARD = {
 }
 
 
-def fmt(value, digits: int = 4) -> str:
-    arr = np.asarray(value, float)
-    if arr.ndim == 0:
-        return f"{float(arr):.{digits}f}".replace("-0.0000", "0.0000")
-    return "[" + ", ".join(fmt(v, digits) for v in arr) + "]"
-
-
 @pytest.mark.parametrize("name", sorted(VERIFIED))
 def test_worked_number_matches_errata(name):
     value, expected = VERIFIED[name]
@@ -143,18 +137,8 @@ def test_no_backward_row_is_wrong():
     assert fmt(BACKWARD_BATCH["dx without gain"][1]) == "[-0.2562, 0.3299, -0.0737]"
 
 
-def _content_text() -> str:
-    paths = [TOPIC.manifest_path(e.id, not e.is_question) for e in TOPIC.exercises]
-    return "\n".join(p.read_text(encoding="utf-8") for p in paths)
-
-
 def test_every_quoted_number_is_verified():
-    known = set()
     values = [v for v, _ in VERIFIED.values()] + list(BACKWARD_SINGLE.values()) + list(
         BACKWARD_BATCH.values())
-    for v in values:
-        for x in np.ravel(np.asarray(v, float)):
-            known |= {f"{abs(x):.4f}", f"{abs(x):.5f}"}
-    quoted = re.findall(r"(?<![\d.])\d+\.\d{4,5}(?!\d)", _content_text().replace("−", "-"))
-    unknown = sorted(set(quoted) - known)
+    unknown = unverified(topic_text(TOPIC), values)
     assert not unknown, f"numbers in the layernorm content that no test computes: {unknown}"

@@ -6,12 +6,9 @@ every mistaken answer is more than ten tolerances away from the right answer
 and from every other mistaken answer, so a wrong answer is never ambiguous.
 """
 
-import itertools
-
 import numpy as np
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
+from normquiz.questions import separated
 
 _LAYOUTS = {
     # rows are features: the way the notes write their batch
@@ -19,11 +16,6 @@ _LAYOUTS = {
     False: ("one row per training case and one column per feature", "first column"),
 }
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def _floats(values):
@@ -50,7 +42,7 @@ def feature_std(rng):
             "mean-abs-deviation": np.mean(np.abs(centered), axis=1),
             "wrong-orientation": features.std(axis=0),  # one per training case
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             layout, first = _LAYOUTS[rows_are_features]
             return {
                 "data": {"a": shown.astype(int).tolist(), "n": n, "layout": layout,
@@ -79,7 +71,7 @@ def bn_output(rng):
             "divides-by-variance": gain * centered / var + bias,
             "sample-std": gain * centered / a.std(ddof=1) + bias,
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"a": a.astype(int).tolist(), "g": gain, "b": bias},
                 "answer": _floats(answer),

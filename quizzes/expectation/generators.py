@@ -6,23 +6,15 @@ every mistaken answer is more than ten tolerances away from the right answer
 and from every other mistaken answer, so a wrong answer is never ambiguous.
 """
 
-import itertools
-
 import numpy as np
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
+from normquiz.questions import separated
 
 # (rows, columns) of the matrices shown, never square, so that rows and columns
 # cannot be confused; at least 3 values per statistic, because with two values
 # the mean absolute deviation equals the standard deviation.
 _SHAPES = [(3, 4), (4, 3), (3, 5), (5, 3), (4, 5), (5, 4)]
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def _matrix(rng):
@@ -54,7 +46,7 @@ def batch_mean(rng):
             "expectation-is-sum": column.sum(),
             "wrong-orientation": row.mean(),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             data = {"a": a.tolist(), "n": a.shape[0], "h": a.shape[1], "k": k + 1}
             return _pack(data, answer, mistakes)
 
@@ -75,7 +67,7 @@ def weighted_mean(rng):
             "unweighted-mean": values.mean(),
             "averaged-weighted-terms": np.mean(probs * values),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             data = {"values": values.tolist(), "probs": [round(float(p), 2) for p in probs]}
             return _pack(data, answer, mistakes)
 
@@ -94,7 +86,7 @@ def unit_variance(rng):
             "std-not-variance": row.std(),
             "wrong-orientation": column.var(),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             data = {"a": a.tolist(), "h": a.shape[0], "n": a.shape[1], "k": k + 1}
             return _pack(data, answer, mistakes)
 
@@ -114,7 +106,7 @@ def unit_std(rng):
             "mean-abs-deviation": np.mean(np.abs(column - column.mean())),
             "wrong-orientation": row.std(),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             data = {"a": a.tolist(), "n": a.shape[0], "h": a.shape[1], "k": k + 1}
             return _pack(data, answer, mistakes)
 
@@ -136,6 +128,6 @@ def normalized_std(rng):
             "sample-std": x_hat.std(ddof=1),
             "eps-outside-sqrt": sigma / (sigma + eps),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             data = {"a": a.astype(int).tolist(), "n": n, "eps": eps}
             return _pack(data, answer, mistakes)

@@ -6,22 +6,14 @@ every mistaken answer is more than ten tolerances away from the right answer
 and from every other mistaken answer, so a wrong answer is never ambiguous.
 """
 
-import itertools
-
 import numpy as np
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
+from normquiz.questions import separated
 
 # (C, G, L): channels, groups and positions. 1 < G < C, so consecutive and
 # interleaved groups differ, and C/G >= 2, so a group pools several channels.
 _LAYOUTS = [(4, 2, 2), (4, 2, 3), (6, 2, 2), (6, 3, 2), (6, 3, 3)]
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def group_stats(rng):
@@ -45,7 +37,7 @@ def group_stats(rng):
             "mean-of-channel-variances": [mu, float(np.sqrt(block.var(axis=1).mean()))],
             "batch-pooled": [pooled.mean(), pooled.std()],
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"x1": x[0].tolist(), "x2": x[1].tolist(), "c": c, "g": g,
                          "length": length, "size": size, "n": n + 1, "k": k + 1},

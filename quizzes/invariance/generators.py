@@ -14,10 +14,11 @@ and from every other mistaken answer.
 numpy only: this module is imported by the engine to grade and explain.
 """
 
-import itertools
 import textwrap
 
 import numpy as np
+
+from normquiz.questions import separated
 
 # ---------------------------------------------------------------- the experiment
 
@@ -176,14 +177,7 @@ def table1_demo(exercise_id):
 
 # ---------------------------------------------------------------- numeric questions
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def _ln(a, ddof=0):
@@ -220,7 +214,7 @@ def ln_weight_shift(rng):
             "ln-recentering-not-invariant": notes,
             "sample-std": _ln(shifted, ddof=1),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
                          "h": w.shape[0], "d": w.shape[1]},
@@ -243,7 +237,7 @@ def ln_data_shift(rng):
             "ln-data-recentering-invariant": 0.0,
             "sample-std": np.max(np.abs(_ln(shifted, ddof=1) - _ln(a, ddof=1))),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"W": w.tolist(), "x": x.tolist(), "c": c.tolist(),
                          "h": w.shape[0], "d": w.shape[1]},

@@ -6,23 +6,15 @@ every mistaken answer is more than ten tolerances away from the right answer
 and from every other mistaken answer, so a wrong answer is never ambiguous.
 """
 
-import itertools
-
 import numpy as np
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
+from normquiz.questions import separated
 
 # (N, H): N training cases (rows) and H hidden units (columns), never square,
 # so rows and columns cannot be confused; H >= 3 because with two values the
 # mean absolute deviation equals the standard deviation.
 _SHAPES = [(3, 5), (4, 3), (3, 4), (2, 4), (4, 5), (2, 3)]
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def sample_stats(rng):
@@ -40,7 +32,7 @@ def sample_stats(rng):
             "mean-abs-deviation": [mu, np.mean(np.abs(row - mu))],
             "wrong-orientation": [column.mean(), column.std()],
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"a": a.tolist(), "n": n, "h": h, "k": k + 1},
                 "answer": [float(v) for v in answer],
@@ -66,7 +58,7 @@ def normalized_value(rng):
             "sample-std": centered / np.sqrt(a.var(ddof=1) + eps),
             "variance-not-std": centered / (var + eps),
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"a": a.tolist(), "h": h, "eps": eps, "j": j + 1},
                 "answer": float(answer),

@@ -6,12 +6,9 @@ every mistaken answer is more than ten tolerances away from the right answer
 and from every other mistaken answer, so a wrong answer is never ambiguous.
 """
 
-import itertools
-
 import numpy as np
 
-TOLERANCE = 1e-3  # the manifests' tolerance
-SEPARATION = 10 * TOLERANCE
+from normquiz.questions import separated
 
 # (H, D): H output units (rows of v) and D inputs, never square, so that rows
 # and columns of v cannot be confused; H >= 2 so that a row norm, a column
@@ -19,11 +16,6 @@ SEPARATION = 10 * TOLERANCE
 _SHAPES = [(2, 3), (3, 2), (2, 4), (3, 4)]
 _GAINS = [0.5, 1.5, 2.0, 2.5, 3.0, -1.5, -2.0]
 
-
-def _separated(answers):
-    """Whether every pair of answers differs by more than SEPARATION somewhere."""
-    vectors = [np.atleast_1d(np.asarray(a, dtype=float)) for a in answers]
-    return all(np.max(np.abs(u - v)) > SEPARATION for u, v in itertools.combinations(vectors, 2))
 
 
 def unit_output(rng):
@@ -50,7 +42,7 @@ def unit_output(rng):
             "missing-gain": dot / norm + b,
             "bias-inside": g * (dot + b) / norm,
         }
-        if _separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]):
             return {
                 "data": {"v": v.tolist(), "x": x.tolist(), "g": g, "b": b, "h": h, "d": d,
                          "i": i + 1},
