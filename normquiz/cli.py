@@ -93,14 +93,16 @@ def list_cmd(ctx: click.Context) -> None:
     from normquiz.report import COLOR, SYMBOL
 
     workspace = _workspace_or_none()
-    for topic in _catalog(ctx).topics():
+    topics = _catalog(ctx).topics()
+    width = max((len(e.id) for t in topics for e in t.exercises), default=0)
+    for topic in topics:
         here = workspace is not None and workspace.topic == topic.slug
         echo(style(topic.slug, bold=True) + f"  {topic.title}"
              + (style("  (this workspace)", fg="cyan") if here else ""))
         for e in topic.exercises:
             status = workspace.progress.get(e.id, {}).get("status") if here else None
             mark = style(SYMBOL[status], fg=COLOR[status]) if status else " "
-            echo(f"  {mark} {e.id:<28} {e.kind:<8} {e.points:g} pt  {e.title}")
+            echo(f"  {mark} {e.id:<{width}}  {e.kind:<8} {e.points:g} pt  {e.title}")
         echo()
     if workspace is None:
         echo("Start a topic with: normquiz start TOPIC")
@@ -171,14 +173,22 @@ def _latest_work(workspace: Any, topic: Any) -> tuple[Path | None, str]:
     return None, f" (changed more recently than {notebook.name})"
 
 
+# normquiz.formats.FORMATS, spelled out so that `normquiz --help` imports nothing more.
+GRADE_FORMATS = ("text", "json", "gradescope", "junit")
+
+
 @cli.command()
 @click.argument("target", required=False, metavar="[ID|PATH]")
 @click.option("--json", "as_json", is_flag=True,
-              help="Print the result as JSON (schema in README).")
+              help="Print the result as JSON (schema in README). Same as --format json.")
+@click.option("--format", "fmt", type=click.Choice(GRADE_FORMATS), default="text",
+              show_default=True, help="Output: text for people, json (schema in README), "
+              "gradescope (Gradescope's results.json) or junit (JUnit XML for CI).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
               help="Seconds each code exercise may run (default 10).")
 @click.pass_context
-def grade(ctx: click.Context, target: str | None, as_json: bool, timeout: float | None) -> None:
+def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
+          timeout: float | None) -> None:
     """Grade this workspace, one exercise (ID) or a module file (PATH).
 
     Exits 0 when everything passed, 1 when anything did not, 2 on a usage error.
@@ -189,12 +199,19 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, timeout: float 
         normquiz grade
         normquiz grade layernorm_forward
         normquiz grade --json > result.json
+        normquiz grade --format junit > normquiz.xml
         normquiz grade layernorm.ipynb
     """
+    import time
+
     from normquiz.grading import grade_workspace
     from normquiz.report import render_text
     from normquiz.sandbox import DEFAULT_TIMEOUT
 
+    if as_json and fmt not in ("text", "json"):
+        raise click.UsageError(f"--json and --format {fmt} ask for two formats; use one.")
+    fmt = "json" if as_json else fmt
+    started = time.perf_counter()
     workspace, only, path = _resolve_target(target)
     catalog = _catalog(ctx)
     topic = catalog.topic(workspace.topic)
@@ -211,8 +228,10 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, timeout: float 
     else:
         result = grade_workspace(workspace, catalog, only=only, module_path=path,
                                  timeout=timeout or DEFAULT_TIMEOUT)
-    if as_json:
-        click.echo(result.json_text())
+    if fmt != "text":
+        from normquiz.formats import render
+
+        click.echo(render(result, fmt, time.perf_counter() - started))
     else:
         answers = "answers.yaml" if any(e.kind != "code" for e in result.exercises) and not (
             result.graded_file or "").endswith(".ipynb") else None
@@ -445,6 +464,126 @@ def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
          + (f", {len(result.skipped)} skipped" if result.skipped else "")
          + ("" if result.finished else " (input ended early)") + ".")
     echo(f"Answers saved in {answers}. 'normquiz grade' grades the whole topic.")
+
+
+@cli.command("grade-batch")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--topic", required=True, help="The topic every learner worked on.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the numeric questions for folders that record none (no state "
+                   "file, no seed line in answers.yaml or the notebook).")
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
+              help="Learners graded at once (default: the number of cores).")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each code exercise may run (default 10).")
+@click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the roster as CSV: a row per learner, a score column per exercise, "
+                   "total and max.")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the roster as JSON: each learner's full result and error.")
+@click.option("--format", "fmt", type=click.Choice(GRADE_FORMATS), default=None,
+              help="Write one report per learner in this format into --out.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Folder for the per-learner reports (text unless --format says otherwise).")
+@click.pass_context
+def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
+                    jobs: int | None, timeout: float | None, csv_path: Path | None,
+                    json_path: Path | None, fmt: str | None, out_dir: Path | None) -> None:
+    """Grade a class: DIRECTORY holds one folder per learner.
+
+    A learner's folder is a workspace, or just their files (module, answers.yaml,
+    notebook). Learners are graded in parallel, each in its own sandbox; broken
+    files give that learner an error row and never affect another. Prints the
+    mean score per exercise and the mistakes seen, most frequent first. Exits 0
+    when the batch ran, even if learners failed.
+
+    Example:
+
+    \b
+        normquiz grade-batch submissions/ --topic layernorm --csv grades.csv
+        normquiz grade-batch submissions/ --topic layernorm --format gradescope --out results/
+    """
+    import contextlib
+
+    from normquiz.batch import find_learners, grade_batch
+    from normquiz.content import display_path
+    from normquiz.sandbox import DEFAULT_TIMEOUT
+
+    if fmt is not None and out_dir is None:
+        raise click.UsageError("--format writes one report per learner: name their folder "
+                               "with --out DIR.")
+    bar = None
+    if sys.stderr.isatty():  # a progress bar only for a person watching
+        bar = click.progressbar(length=len(find_learners(directory)), label="Grading",
+                                file=sys.stderr, show_pos=True, show_eta=True)
+    with bar if bar is not None else contextlib.nullcontext():
+        result = grade_batch(directory, topic, content=ctx.find_root().obj or (), seed=seed,
+                             jobs=jobs, timeout=timeout or DEFAULT_TIMEOUT,
+                             progress=lambda row, total: bar.update(1) if bar else None)
+    echo(result.summary_text())
+    written = []
+    if csv_path is not None:
+        result.write_csv(csv_path)
+        written.append(f"the CSV roster to {display_path(csv_path)}")
+    if json_path is not None:
+        result.write_json(json_path)
+        written.append(f"the JSON roster to {display_path(json_path)}")
+    if out_dir is not None:
+        reports = result.write_reports(out_dir, fmt or "text")
+        written.append(f"{len(reports)} {fmt or 'text'} reports to {display_path(out_dir)}/")
+    if written:
+        echo()
+        echo("Wrote " + "; ".join(written) + ".")
+
+
+@cli.group()
+def export() -> None:
+    """Hand grading to another platform (Gradescope).
+
+    Example:
+
+    \b
+        normquiz export gradescope layernorm -o autograder.zip
+    """
+
+
+@export.command("gradescope")
+@click.argument("topic")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
+              default=Path("autograder.zip"), show_default=True, help="The zip to write.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the numeric questions for submissions that record none.")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each code exercise may run (default 10).")
+@click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Bundle this normquiz wheel instead of building one from this normquiz.")
+@click.pass_context
+def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: int,
+                          timeout: float | None, wheel: Path | None) -> None:
+    """Build a Gradescope autograder zip for TOPIC.
+
+    The zip holds setup.sh (pip installs the bundled normquiz wheel) and
+    run_autograder, which grades each submission (a module, answers.yaml
+    and/or a notebook, or a whole workspace) with 'normquiz grade --format
+    gradescope' and always writes results.json. Upload it as the autograder of
+    a Gradescope programming assignment.
+
+    Example:
+
+    \b
+        normquiz export gradescope layernorm -o autograder.zip
+    """
+    from normquiz.content import display_path
+    from normquiz.export import export_gradescope
+    from normquiz.sandbox import DEFAULT_TIMEOUT
+
+    catalog = _catalog(ctx)
+    names = export_gradescope(catalog.topic(topic), output, seed=seed,
+                              timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel, catalog=catalog)
+    echo(f"Wrote {display_path(output)}: " + ", ".join(n for n in names
+                                                       if not n.startswith("content/"))
+         + (" and the topic's content" if any(n.startswith("content/") for n in names) else ""))
+    echo("Upload it in Gradescope: assignment → Configure Autograder → Zip file upload.")
 
 
 def main() -> None:

@@ -90,6 +90,12 @@ class _GraderPlugin:
     def pytest_configure(self, config: Any) -> None:
         config.addinivalue_line("markers", "points(n): the weight of a check (default 1)")
 
+    def pytest_collection_finish(self, session: Any) -> None:
+        # Learners never see pytest's tracebacks of failed checks, and building them
+        # (source lines, an AST per frame) costs more than the checks themselves when
+        # many fail. Set after collection, so a grader that fails to load keeps its trace.
+        session.config.option.tbstyle = "no"
+
     @pytest.fixture
     def submission(self, request: Any) -> Submission:
         exercise = self.exercise_of(request.node)
@@ -154,7 +160,12 @@ def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, r
     args = [*map(str, paths), "-c", str(GRADER_INI), "--rootdir", str(paths[0].parent),
             "--confcutdir", str(paths[0].parent), "--import-mode=importlib", "--assert=plain",
             "--capture=sys", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
-            "-p", "no:doctest", "-p", "no:warnings", "-p", "no:logging"]
+            "-p", "no:doctest", "-p", "no:warnings", "-p", "no:logging",
+            # Plugins no grader needs; each costs set-up time in every session (batch grading
+            # runs one per learner).
+            "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:junitxml",
+            "-p", "no:pastebin", "-p", "no:setuponly", "-p", "no:setupplan",
+            "-p", "no:faulthandler", "-p", "no:debugging"]
     with _clean_pytest_env():
         pytest.main(args, plugins=[plugin])
     if plugin.collect_errors:

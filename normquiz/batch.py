@@ -1,0 +1,249 @@
+"""Grade a class: one folder per learner, graded in parallel, none affecting another.
+
+A learner's folder is a workspace made by `normquiz start`, or just their
+files: the topic's module (`layernorm.py`), `answers.yaml` and/or a notebook
+(`layernorm.ipynb`). What is there is graded, by the same library calls as
+`normquiz grade`, and nothing in the folder is changed:
+
+- the seed of the numeric questions is the state file's; without a state
+  file, the one recorded in the notebook or in answers.yaml
+  (`# normquiz seed: N`), else the batch's `seed`;
+- the notebook is graded when it changed more recently than the module (or
+  there is no module), as `normquiz grade` does;
+- a missing module leaves the code exercises unanswered, a missing
+  answers.yaml the questions.
+
+Learners are graded in a process pool (ProcessPoolExecutor), one learner per
+task. Each learner's code runs in its own sandbox worker, forked from a warm
+fork server (normquiz.forkserver) that each pool process keeps. A learner
+whose files are broken (YAML, syntax, notebook tags) gets a row with status
+`error` and the message; a pool process that dies is replaced, and the
+learners it may have been grading are graded again one at a time, so that
+only the one that kills it gets an error.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any
+
+from normquiz.content import Catalog, Topic, default_catalog, display_path
+from normquiz.errors import NormquizError, WorkspaceError
+from normquiz.report import TopicResult
+from normquiz.roster import BatchResult, LearnerResult
+from normquiz.sandbox import DEFAULT_TIMEOUT
+from normquiz.workspace import _SEED_LINE, ANSWERS_FILE, STATE_FILE, Workspace, notebook_name
+
+
+def make_catalog(content: Sequence[Path] = ()) -> Catalog:
+    """The catalog `normquiz --content ...` would use (NORMQUIZ_PATH included)."""
+    if content or os.environ.get("NORMQUIZ_PATH"):
+        return Catalog(tuple(content))
+    return default_catalog()
+
+
+def default_jobs() -> int:
+    """The cores this process may use (a container's limit, not the machine's)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def find_learners(root: Path) -> list[Path]:
+    """The learner folders in `root`: every sub-folder not starting with '.' or '_'."""
+    if not root.is_dir():
+        raise WorkspaceError(f"{display_path(root)} is not a folder.")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    if not folders:
+        raise WorkspaceError(f"{display_path(root)} has no learner folders: it needs one "
+                             "sub-folder per learner, each a workspace or the learner's files.")
+    return folders
+
+
+# ---------------------------------------------------------------- one learner
+
+
+def latest_work(folder: Path, topic: Topic) -> Path | None:
+    """The notebook when it changed after the module (or there is no module), else None.
+
+    The rule of `normquiz grade` in a workspace holding both.
+    """
+    notebook = folder / notebook_name(topic)
+    module = folder / topic.module if topic.module else None
+    if not notebook.is_file():
+        return None
+    if module is None or not module.is_file():
+        return notebook
+    return notebook if notebook.stat().st_mtime > module.stat().st_mtime else None
+
+
+def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
+    """The seed a workspace's files recorded, when its state file is gone."""
+    if notebook is not None:
+        try:
+            meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+            seed = meta.get("normquiz", {}).get("seed")
+            if type(seed) is int:
+                return seed
+        except (OSError, ValueError, AttributeError):
+            pass  # an unreadable notebook is reported when it is graded
+    answers = folder / ANSWERS_FILE
+    if answers.is_file():
+        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return int(found.group(1))
+    return None
+
+
+def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
+                  timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
+    """Grade one learner's folder without changing it; NormquizError if its files are broken."""
+    from normquiz.grading import grade_topic
+    from normquiz.notebook import grade_notebook
+
+    folder = folder.resolve()
+    notebook = latest_work(folder, topic)
+    if (folder / STATE_FILE).exists():
+        workspace = Workspace.load(folder)
+        if workspace.topic != topic.slug:
+            raise WorkspaceError(f"{display_path(folder)} is a workspace for "
+                                 f"'{workspace.topic}', not '{topic.slug}'.")
+    else:
+        found = recorded_seed(folder, topic, notebook)
+        workspace = Workspace(folder, topic.slug, seed if found is None else found)
+    if notebook is not None:
+        return grade_notebook(notebook, topic, workspace.seed, None, timeout)
+    answers = (workspace.read_answers(topic)
+               if topic.questions and workspace.answers_path.is_file() else {})
+    module = workspace.module_path(topic) if topic.module else None
+    if topic.code_exercises and (module is None or not module.is_file()):
+        # Graded as the blank stub: every code exercise comes out unanswered.
+        result = grade_topic(topic, topic.stub_path, answers, workspace.seed, timeout=timeout)
+        for e in result.exercises:
+            if e.kind == "code":
+                e.feedback = f"No {topic.module} in {display_path(folder)}: nothing to grade."
+        result.graded_file = None
+        return result
+    return grade_topic(topic, module, answers, workspace.seed, timeout=timeout)
+
+
+# ---------------------------------------------------------------- the pool
+
+_catalog: Catalog | None = None  # set in each pool process
+
+
+def _init_pool(content: tuple[Path, ...]) -> None:
+    global _catalog
+    from normquiz import forkserver
+
+    if _catalog is None:  # inherited when the pool forks; built when it spawns
+        _catalog = make_catalog(content)
+    forkserver.install()
+    # Everything imported so far lives as long as the process: the collector need not
+    # walk it again after every learner (pytest collects garbage at each session's end).
+    gc.freeze()
+
+
+def _grade_task(folder: str, slug: str, seed: int, timeout: float) -> LearnerResult:
+    """One learner, in a pool process: every failure becomes that learner's error row."""
+    started = time.perf_counter()
+    name = Path(folder).name
+    try:
+        assert _catalog is not None
+        result = grade_learner(Path(folder), _catalog.topic(slug), seed=seed, timeout=timeout)
+    except NormquizError as e:
+        return LearnerResult(name, None, str(e), time.perf_counter() - started)
+    except Exception as e:  # a bug of ours must not cost the other learners their grades
+        return LearnerResult(name, None, f"normquiz failed on this folder ({type(e).__name__}: "
+                             f"{e}). Please report it.", time.perf_counter() - started)
+    return LearnerResult(name, result, None, time.perf_counter() - started)
+
+
+def _pool(jobs: int, content: tuple[Path, ...]) -> ProcessPoolExecutor:
+    import multiprocessing
+
+    # fork on Linux: pool processes start warm (numpy, pytest, the topic's reference are
+    # imported here already); the executor forks them before it starts its own thread.
+    # Elsewhere fork is unsafe (macOS frameworks) or missing: spawn, and each builds its own.
+    method = "fork" if sys.platform.startswith("linux") else "spawn"
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context(method),
+                               initializer=_init_pool, initargs=(content,))
+
+
+def _run(tasks: list[tuple[str, str, int, float]], jobs: int, content: tuple[Path, ...],
+         done: Callable[[LearnerResult], None]) -> None:
+    pending = list(reversed(tasks))
+    suspects: list[tuple[str, str, int, float]] = []
+    while pending:
+        with _pool(jobs, content) as pool:
+            running: dict[Any, tuple[str, str, int, float]] = {}
+            broken = False
+            while (pending or running) and not broken:
+                # A few tasks per process at most: if a process dies, few learners are suspect.
+                while pending and len(running) < 2 * jobs:
+                    task = pending.pop()
+                    running[pool.submit(_grade_task, *task)] = task
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    task = running.pop(future)
+                    try:
+                        done(future.result())
+                    except BrokenProcessPool:
+                        broken = True
+                        suspects.append(task)
+            for future, task in running.items():  # the pool broke while these were out
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    done(future.result())
+                else:
+                    suspects.append(task)
+    for task in suspects:  # alone, so that a learner who kills the process harms only itself
+        with _pool(1, content) as pool:
+            try:
+                done(pool.submit(_grade_task, *task).result())
+            except BrokenProcessPool:
+                done(LearnerResult(Path(task[0]).name, None,
+                                   "the grading process died while grading this folder "
+                                   "(out of memory?); nothing could be graded.", 0.0))
+
+
+def grade_batch(root: Path, slug: str, *, content: Sequence[Path] = (), seed: int = 0,
+                jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
+                progress: Callable[[LearnerResult, int], None] | None = None) -> BatchResult:
+    """Grade every learner folder in `root` for topic `slug`, `jobs` at a time.
+
+    `progress(row, total)` is called in this process as each learner is done.
+    """
+    from normquiz.content import load_mistakes, load_reference
+
+    catalog = make_catalog(content)
+    topic = catalog.topic(slug)  # an unknown topic is a usage error, before any work
+    folders = find_learners(root)
+    global _catalog
+    _catalog = catalog
+    load_reference(topic)  # loaded once here, inherited by forked pool processes
+    for e in topic.code_exercises:
+        if e.mistakes:
+            load_mistakes(topic, e.id)
+    import normquiz.grading  # noqa: F401 - pytest and numpy, inherited warm as well
+
+    rows: list[LearnerResult] = []
+
+    def done(row: LearnerResult) -> None:
+        rows.append(row)
+        if progress is not None:
+            progress(row, len(folders))
+
+    started = time.perf_counter()
+    tasks = [(str(f.resolve()), slug, seed, timeout) for f in folders]
+    _run(tasks, max(1, jobs or default_jobs()), tuple(content), done)
+    rows.sort(key=lambda r: r.learner)
+    return BatchResult(topic, rows, time.perf_counter() - started)

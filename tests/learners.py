@@ -1,0 +1,176 @@
+"""Learner folders for batch grading: right, with one catalogued mistake, or hostile.
+
+Shared by tests/test_batch.py, tests/test_export.py and benchmarks/bench_batch.py.
+Each maker writes one learner's folder and returns what grading must find.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from normquiz.content import Topic
+from normquiz.questions import generate
+from normquiz.selfcheck import mistake_source, reference_source
+from normquiz.workspace import ANSWERS_FILE, answers_template, start
+
+SEED = 4321
+
+# Hostile replacements of one function: (function, source, what grading must say).
+HOSTILE = {
+    "infinite-loop": ("layernorm_backward", """
+        def layernorm_backward(dy, x, gain, eps=1e-5):
+            while True:
+                pass
+        """, "timeout"),
+    "os-exit": ("layernorm_forward", """
+        import os
+        def layernorm_forward(x, gain, bias, eps=1e-5):
+            os._exit(3)
+        """, "error"),
+    "sys-exit": ("layernorm_forward", """
+        import sys
+        def layernorm_forward(x, gain, bias, eps=1e-5):
+            sys.exit(0)
+        """, "error"),
+    "huge-allocation": ("layernorm_forward", """
+        import numpy as np
+        def layernorm_forward(x, gain, bias, eps=1e-5):
+            return np.ones((20000, 20000))  # 3.2 GB: beyond the worker's memory limit
+        """, "error"),
+}
+# Broken files: the whole folder is an error row, with a message naming the file.
+BROKEN = {
+    "syntax-error": ("layernorm.py", "syntax error"),
+    "broken-yaml": ("answers.yaml", "answers.yaml"),
+}
+
+
+@dataclass
+class Expected:
+    """What grading one learner must give."""
+
+    full_marks: bool = False
+    mistake: tuple[str, str] | None = None  # (exercise, mistake) diagnosed
+    not_passing: tuple[str, str] | None = None  # (exercise, status)
+    error: str | None = None  # a text the error row's message contains
+
+
+def correct_answers(topic: Topic, seed: int) -> dict:
+    answers = {}
+    for q in topic.questions:
+        if q.kind == "numeric":
+            g = generate(topic, q, seed)
+            answers[q.id] = g.answer[0] if g.scalar else g.answer
+        else:
+            answers[q.id] = q.correct_letter
+    return answers
+
+
+def _answers_text(topic: Topic, seed: int) -> str:
+    # The template keeps the "# normquiz seed: N" line, as a learner's file does.
+    return answers_template(topic, seed) + "\n" + yaml.safe_dump(correct_answers(topic, seed))
+
+
+def _workspace(catalog, topic: Topic, folder: Path, source: str, seed: int = SEED) -> Path:
+    ws = start(catalog, topic.slug, folder, seed=seed).workspace
+    ws.module_path(topic).write_text(source, encoding="utf-8")
+    ws.answers_path.write_text(yaml.safe_dump(correct_answers(topic, seed)), encoding="utf-8")
+    return folder
+
+
+def correct(catalog, topic: Topic, folder: Path) -> Expected:
+    _workspace(catalog, topic, folder, reference_source(topic))
+    return Expected(full_marks=True)
+
+
+def bare(topic: Topic, folder: Path, seed: int = SEED) -> Expected:
+    """No state file: the module and answers.yaml (with its seed line) only."""
+    folder.mkdir(parents=True)
+    (folder / str(topic.module)).write_text(reference_source(topic), encoding="utf-8")
+    (folder / ANSWERS_FILE).write_text(_answers_text(topic, seed), encoding="utf-8")
+    return Expected(full_marks=True)
+
+
+def notebook_only(topic: Topic, folder: Path, seed: int = SEED) -> Expected:
+    """No state file: a notebook with the reference code and right answers only.
+
+    The notebook records its seed in its metadata; grading must use it.
+    """
+    import nbformat
+
+    from normquiz.notebook import ANSWER, EXERCISE, _split_stub, build_notebook
+
+    folder.mkdir(parents=True)
+    notebook = build_notebook(topic, seed)
+    imports, functions = _split_stub(reference_source(topic))
+    answers = correct_answers(topic, seed)
+    helpers = [v for k, v in functions.items()
+               if k not in {e.function for e in topic.code_exercises}]
+    notebook.cells[1].source = "\n\n".join([imports, *helpers])
+    for cell in notebook.cells:
+        for tag in cell.metadata.get("tags", []):
+            if tag.startswith(EXERCISE):
+                cell.source = functions[topic.exercise(tag[len(EXERCISE):]).function]
+            elif tag.startswith(ANSWER):
+                question = tag[len(ANSWER):]
+                cell.source = f"{question} = {answers[question]!r}"
+    nbformat.write(notebook, str(folder / f"{topic.slug}.ipynb"))
+    return Expected(full_marks=True)
+
+
+def with_mistake(catalog, topic: Topic, folder: Path, exercise_id: str,
+                 mistake_id: str) -> Expected:
+    exercise = topic.exercise(exercise_id)
+    _workspace(catalog, topic, folder, mistake_source(topic, exercise, mistake_id))
+    return Expected(mistake=(exercise_id, mistake_id))
+
+
+def hostile(catalog, topic: Topic, folder: Path, kind: str) -> Expected:
+    function, code, status = HOSTILE[kind]
+    source = reference_source(topic) + "\n\n" + textwrap.dedent(code)
+    _workspace(catalog, topic, folder, source)
+    exercise = next(e.id for e in topic.code_exercises if e.function == function)
+    return Expected(not_passing=(exercise, status))
+
+
+def broken(catalog, topic: Topic, folder: Path, kind: str) -> Expected:
+    _workspace(catalog, topic, folder, reference_source(topic))
+    name, message = BROKEN[kind]
+    if kind == "syntax-error":
+        (folder / name).write_text("def layernorm_forward(x, gain, bias, eps=1e-5)\n"
+                                   "    return x\n", encoding="utf-8")
+    else:
+        (folder / name).write_text("ln_axis: [b\nln_what_is_f: c\n", encoding="utf-8")
+    return Expected(error=message)
+
+
+def check(expected: Expected, row: dict) -> list[str]:
+    """What is wrong with one learner's roster entry (JSON), given what was expected."""
+    name = row["learner"]
+    if expected.error is not None:
+        if row["status"] != "error" or expected.error not in (row["error"] or ""):
+            return [f"{name}: expected an error row about {expected.error!r}, got "
+                    f"{row['status']}: {row['error']}"]
+        return []
+    if row["status"] != "graded":
+        return [f"{name}: could not be graded: {row['error']}"]
+    problems = []
+    by_id = {e["id"]: e for e in row["exercises"]}
+    if expected.full_marks and row["score"] != row["max_score"]:
+        problems.append(f"{name}: expected full marks, got {row['score']}/{row['max_score']}")
+    if expected.mistake is not None:
+        exercise, mistake = expected.mistake
+        e = by_id[exercise]
+        if e["status"] == "passed" or mistake not in e["mistakes"]:
+            problems.append(f"{name}: expected {exercise} diagnosed as {mistake}, got "
+                            f"{e['status']} {e['mistakes']}")
+    if expected.not_passing is not None:
+        exercise, status = expected.not_passing
+        if by_id[exercise]["status"] != status:
+            problems.append(f"{name}: expected {exercise} to be {status}, got "
+                            f"{by_id[exercise]['status']}")
+    return problems
