@@ -15,8 +15,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from normquiz.content import (
     Catalog,
     ChoiceQuestion,
@@ -96,16 +94,31 @@ class _GraderPlugin:
         # many fail. Set after collection, so a grader that fails to load keeps its trace.
         session.config.option.tbstyle = "no"
 
-    @pytest.fixture
-    def submission(self, request: Any) -> Submission:
-        exercise = self.exercise_of(request.node)
+    def submission_for(self, exercise: str) -> Submission:
         if exercise not in self.submissions:
             self.submissions[exercise] = Submission(self.sandbox, self.timeout)
         return self.submissions[exercise]
 
-    @pytest.fixture
-    def reference(self) -> Any:
-        return self._reference
+    def fixtures(self) -> Any:
+        """The `submission` and `reference` fixtures, as a plugin object of their own.
+
+        Built here rather than at import, so that pytest is imported only once the
+        learner's worker has been started and is importing numpy in parallel.
+        """
+        import pytest
+
+        plugin = self
+
+        class Fixtures:
+            @pytest.fixture
+            def submission(self, request: Any) -> Submission:
+                return plugin.submission_for(plugin.exercise_of(request.node))
+
+            @pytest.fixture
+            def reference(self) -> Any:
+                return plugin._reference
+
+        return Fixtures()
 
     def pytest_collectreport(self, report: Any) -> None:
         if report.failed:
@@ -125,6 +138,8 @@ class _GraderPlugin:
         elif isinstance(exc, LearnerFailure):
             message = exc.traceback
         elif exc is not None:
+            import pytest
+
             if isinstance(exc, pytest.skip.Exception):
                 message = "this check was skipped by the grader"
             else:
@@ -166,8 +181,10 @@ def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, r
             "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:junitxml",
             "-p", "no:pastebin", "-p", "no:setuponly", "-p", "no:setupplan",
             "-p", "no:faulthandler", "-p", "no:debugging"]
+    import pytest
+
     with _clean_pytest_env():
-        pytest.main(args, plugins=[plugin])
+        pytest.main(args, plugins=[plugin, plugin.fixtures()])
     if plugin.collect_errors:
         raise ContentError("A grader failed to load:\n" + "\n".join(plugin.collect_errors))
     for e in exercises:
@@ -401,8 +418,12 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
 
 
 def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any], seed: int,
-                only: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
-    """Grade a module file and answers for `topic`; `only` restricts to one exercise id."""
+                only: str | None = None, timeout: float = DEFAULT_TIMEOUT,
+                sandbox: Sandbox | None = None) -> TopicResult:
+    """Grade a module file and answers for `topic`; `only` restricts to one exercise id.
+
+    `sandbox`, when given, is a worker already started on `module_path`.
+    """
     from normquiz.questions import generate, grade_choice, grade_numeric
 
     selected = [topic.exercise(only)] if only else topic.exercises
@@ -410,7 +431,7 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
     results: dict[str, ExerciseResult] = {}
     if code:
         assert module_path is not None
-        for r in grade_code(topic, module_path, code, timeout=timeout):
+        for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox):
             results[r.id] = r
     for q in selected:
         if isinstance(q, NumericQuestion):
@@ -429,12 +450,23 @@ def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = N
     if only is not None:
         topic.exercise(only)  # an unknown id is a usage error, before any work
     selected = [topic.exercise(only)] if only else topic.exercises
-    answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
     module = module_path or (workspace.module_path(topic) if topic.module else None)
-    if module is not None and any(not e.is_question for e in selected) and not module.exists():
-        raise WorkspaceError(
-            f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
-            "to write a fresh stub (your other files are kept).")
-    result = grade_topic(topic, module, answers, workspace.seed, only, timeout)
+    sandbox = None
+    if module is not None and any(not e.is_question for e in selected):
+        if not module.exists():
+            raise WorkspaceError(
+                f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
+                "to write a fresh stub (your other files are kept).")
+        syntax_check(module)
+        # Started first: the worker imports numpy while this process reads the answers
+        # and imports pytest.
+        sandbox = Sandbox(module, blocked=blocked_paths(topic))
+        sandbox.start()
+    try:
+        answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
+        result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
     workspace.record(result.exercises)
     return result

@@ -21,8 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from normquiz import codec
-
 DEFAULT_TIMEOUT = 10.0  # seconds per exercise
 DEFAULT_MEMORY_MB = 1024
 MAX_MESSAGE = 256 * 2**20
@@ -155,6 +153,7 @@ class Sandbox:
         self.stop()
 
     def _read_message(self, deadline: float) -> dict:
+        from normquiz import codec  # numpy: imported after the worker has been started
         while b"\n" not in self._buffer:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -213,6 +212,7 @@ class Sandbox:
 
     def call(self, func: str, args: tuple | list, kwargs: dict, timeout: float) -> CallResult:
         """Call `func(*args, **kwargs)` in the worker; raise a LearnerFailure if it fails."""
+        from normquiz import codec
         deadline = time.monotonic() + timeout
         self._wait_ready(deadline)
         self._next_id += 1
