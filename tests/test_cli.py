@@ -233,3 +233,17 @@ def test_readme_documents_every_command():
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     for name in cli.commands:
         assert f"normquiz {name}" in readme, name
+
+
+def test_readme_topic_table_matches_the_content():
+    import re
+
+    from normquiz.content import default_catalog
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    rows = {m.group(1): m.group(2) for m in re.finditer(r"^\| `(\w+)` \|.*\| (.*) \|$", readme,
+                                                          re.MULTILINE)}
+    for topic in default_catalog().topics():
+        numeric = sum(q.kind == "numeric" for q in topic.questions)
+        choice = sum(q.kind == "choice" for q in topic.questions)
+        assert rows[topic.slug] == f"{numeric} numeric, {choice} choice", topic.slug
