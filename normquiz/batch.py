@@ -25,7 +25,6 @@ only the one that kills it gets an error.
 from __future__ import annotations
 
 import gc
-import json
 import os
 import sys
 import time
@@ -35,19 +34,12 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Any
 
-from normquiz.content import Catalog, Topic, default_catalog, display_path
+from normquiz.content import Catalog, Topic, catalog_for, display_path
 from normquiz.errors import NormquizError, WorkspaceError
 from normquiz.report import TopicResult
 from normquiz.roster import BatchResult, LearnerResult
 from normquiz.sandbox import DEFAULT_TIMEOUT
-from normquiz.workspace import _SEED_LINE, ANSWERS_FILE, STATE_FILE, Workspace, notebook_name
-
-
-def make_catalog(content: Sequence[Path] = ()) -> Catalog:
-    """The catalog `normquiz --content ...` would use (NORMQUIZ_PATH included)."""
-    if content or os.environ.get("NORMQUIZ_PATH"):
-        return Catalog(tuple(content))
-    return default_catalog()
+from normquiz.workspace import STATE_FILE, Workspace, latest_work, recorded_seed
 
 
 def default_jobs() -> int:
@@ -70,38 +62,6 @@ def find_learners(root: Path) -> list[Path]:
 
 
 # ---------------------------------------------------------------- one learner
-
-
-def latest_work(folder: Path, topic: Topic) -> Path | None:
-    """The notebook when it changed after the module (or there is no module), else None.
-
-    The rule of `normquiz grade` in a workspace holding both.
-    """
-    notebook = folder / notebook_name(topic)
-    module = folder / topic.module if topic.module else None
-    if not notebook.is_file():
-        return None
-    if module is None or not module.is_file():
-        return notebook
-    return notebook if notebook.stat().st_mtime > module.stat().st_mtime else None
-
-
-def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
-    """The seed a workspace's files recorded, when its state file is gone."""
-    if notebook is not None:
-        try:
-            meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
-            seed = meta.get("normquiz", {}).get("seed")
-            if type(seed) is int:
-                return seed
-        except (OSError, ValueError, AttributeError):
-            pass  # an unreadable notebook is reported when it is graded
-    answers = folder / ANSWERS_FILE
-    if answers.is_file():
-        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace"))
-        if found:
-            return int(found.group(1))
-    return None
 
 
 def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
@@ -146,7 +106,7 @@ def _init_pool(content: tuple[Path, ...]) -> None:
     from normquiz import forkserver
 
     if _catalog is None:  # inherited when the pool forks; built when it spawns
-        _catalog = make_catalog(content)
+        _catalog = catalog_for(content)
     forkserver.install()
     # Everything imported so far lives as long as the process: the collector need not
     # walk it again after every learner (pytest collects garbage at each session's end).
@@ -224,7 +184,7 @@ def grade_batch(root: Path, slug: str, *, content: Sequence[Path] = (), seed: in
     """
     from normquiz.content import load_mistakes, load_reference
 
-    catalog = make_catalog(content)
+    catalog = catalog_for(content)
     topic = catalog.topic(slug)  # an unknown topic is a usage error, before any work
     folders = find_learners(root)
     global _catalog

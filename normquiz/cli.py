@@ -65,10 +65,9 @@ def cli(ctx: click.Context, content: tuple[Path, ...]) -> None:
 
 
 def _catalog(ctx: click.Context) -> Any:
-    from normquiz.content import Catalog, default_catalog
+    from normquiz.content import catalog_for
 
-    content = ctx.find_root().obj or ()
-    return Catalog(content) if content or os.environ.get("NORMQUIZ_PATH") else default_catalog()
+    return catalog_for(ctx.find_root().obj or ())
 
 
 def _workspace_or_none() -> Any:
@@ -160,17 +159,14 @@ def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
 
 def _latest_work(workspace: Any, topic: Any) -> tuple[Path | None, str]:
     """The learner's .py or .ipynb, whichever changed last, and a note saying so."""
-    from normquiz.workspace import notebook_name
+    from normquiz.workspace import latest_work, notebook_name
 
-    notebook = workspace.path / notebook_name(topic)
+    notebook = latest_work(workspace.path, topic)
     module = workspace.module_path(topic) if topic.module else None
-    if not notebook.exists():
-        return None, ""
-    if module is None or not module.exists():
+    other = module if notebook else workspace.path / notebook_name(topic)
+    if other is None or not other.exists():
         return notebook, ""
-    if notebook.stat().st_mtime > module.stat().st_mtime:
-        return notebook, f" (changed more recently than {module.name})"
-    return None, f" (changed more recently than {notebook.name})"
+    return notebook, f" (changed more recently than {other.name})"
 
 
 # normquiz.formats.FORMATS, spelled out so that `normquiz --help` imports nothing more.

@@ -202,6 +202,38 @@ def notebook_name(topic: Topic) -> str:
     return f"{topic.slug}.ipynb"
 
 
+def latest_work(folder: Path, topic: Topic) -> Path | None:
+    """The notebook when it changed after the module (or there is no module), else None.
+
+    The rule of `normquiz grade` in a workspace holding both.
+    """
+    notebook = folder / notebook_name(topic)
+    module = folder / topic.module if topic.module else None
+    if not notebook.is_file():
+        return None
+    if module is None or not module.is_file():
+        return notebook
+    return notebook if notebook.stat().st_mtime > module.stat().st_mtime else None
+
+
+def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
+    """The seed a workspace's files recorded, when its state file is gone."""
+    if notebook is not None:
+        try:
+            meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+            seed = meta.get("normquiz", {}).get("seed")
+            if type(seed) is int:
+                return seed
+        except (OSError, ValueError, AttributeError):
+            pass  # an unreadable notebook is reported when it is graded
+    answers = folder / ANSWERS_FILE
+    if answers.is_file():
+        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace"))
+        if found:
+            return int(found.group(1))
+    return None
+
+
 @dataclass
 class StartResult:
     workspace: Workspace
@@ -241,11 +273,10 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
                 "Use another folder.")
     state_ok = workspace is not None
     if workspace is None:
-        answers = path / ANSWERS_FILE
-        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace")) \
-            if answers.is_file() else None
         if seed is None:
-            seed = int(found.group(1)) if found else random.SystemRandom().randrange(1, 10**6)
+            seed = recorded_seed(path, topic, path / notebook_name(topic))
+        if seed is None:
+            seed = random.SystemRandom().randrange(1, 10**6)
         workspace = Workspace(path, slug, seed)
     files: dict[str, str] = {}
     if topic.module:
