@@ -10,6 +10,7 @@ import functools
 import importlib.util
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -447,6 +448,13 @@ class Catalog:
 @functools.cache
 def default_catalog() -> Catalog:
     return Catalog()
+
+
+def catalog_for(content: Sequence[Path] = ()) -> Catalog:
+    """The catalog `normquiz --content ...` uses (NORMQUIZ_PATH included)."""
+    if content or os.environ.get("NORMQUIZ_PATH"):
+        return Catalog(tuple(content))
+    return default_catalog()
 
 
 # ---------------------------------------------------------------- content modules
