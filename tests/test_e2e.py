@@ -7,23 +7,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import learners
+import pytest
 import yaml
 
 from normquiz.content import default_catalog
-from normquiz.questions import generate
 
 TOPIC = default_catalog().topic("layernorm")
 
 
-def correct_answers(seed: int) -> dict:
-    answers = {}
-    for q in TOPIC.questions:
-        if q.kind == "numeric":
-            g = generate(TOPIC, q, seed)
-            answers[q.id] = g.answer[0] if g.scalar else g.answer
-        else:
-            answers[q.id] = q.correct_letter
-    return answers
+def correct_answers(seed: int, topic=TOPIC) -> dict:
+    return learners.correct_answers(topic, seed)
 
 
 def with_unbiased_variance(source: str) -> str:
@@ -88,3 +82,27 @@ def test_walk_through_with_the_installed_command(tmp_path):
     done = normquiz("grade", cwd=ws)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "\x1b[" not in done.stdout  # not a terminal: no colors
+
+
+@pytest.mark.parametrize("topic", default_catalog().topics(), ids=lambda t: t.slug)
+def test_every_topic_from_blank_to_full_marks(run, tmp_path, topic):
+    assert run("start", topic.slug, "--seed", "8").exit_code == 0
+    ws = tmp_path / topic.slug
+    blank = json.loads(run("grade", "--json", cwd=ws).output)
+    assert blank["score"] == 0 and blank["max_score"] == sum(e.points for e in topic.exercises)
+    if topic.module:
+        (ws / topic.module).write_text(topic.solution_path.read_text())
+    (ws / "answers.yaml").write_text(yaml.safe_dump(correct_answers(8, topic)))
+    done = run("grade", cwd=ws)
+    assert done.exit_code == 0, done.output
+    assert "All exercises passed" in done.output
+
+
+def test_content_outside_the_package_via_normquiz_path(run, tmp_path):
+    from helpers import COURSE
+
+    env = {"NORMQUIZ_PATH": str(COURSE)}
+    listing = run("list", env=env)
+    assert "toy" in listing.output and "layernorm" in listing.output
+    assert run("start", "toy", "--seed", "2", env=env).exit_code == 0
+    assert run("grade", "center", cwd=tmp_path / "toy", env=env).exit_code == 1

@@ -183,3 +183,20 @@ def test_check_cells_in_a_real_kernel(run, tmp_path):
     assert "✗ layernorm_forward" in outputs["layernorm_forward"]
     assert "[unbiased-variance]" in outputs["layernorm_forward"]
     assert "not answered yet" in outputs["ln_axis"]
+
+
+def test_check_without_an_id_checks_everything_in_the_kernel(run, tmp_path):
+    from normquiz.notebook import check
+
+    assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
+    ws = tmp_path / "layernorm"
+    source = tmp_path / "cell.py"  # functions need a source file, as IPython's cells have
+    source.write_text(LAYERNORM.solution_path.read_text())
+    namespace = {"__name__": "__main__"}
+    exec(compile(source.read_text(), str(source), "exec"), namespace)
+    for q in LAYERNORM.questions:
+        namespace[q.id] = correct_answer(LAYERNORM, q)
+    report = check(namespace=namespace, path=ws)  # a kernel's __main__, as a dict
+    assert report.passed, repr(report)
+    assert [e.id for e in report.result.exercises] == [e.id for e in LAYERNORM.exercises]
+    assert "✓ layernorm_forward" in repr(report) and "<pre" in report._repr_html_()
