@@ -229,9 +229,17 @@ class _Behavior:
 
 
 def _run_trusted(func: Any, args: list, kwargs: dict) -> _Behavior:
+    import warnings
+
+    import numpy as np
+
     a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
     try:
-        value = func(*a, **k)
+        # A mistake may divide by a zero variance on purpose: its NaNs are compared,
+        # and numpy's warnings about them are not the learner's to read.
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore")
+            value = func(*a, **k)
     except Exception as e:
         return _Behavior(True, error=f"{type(e).__name__}: {e}")
     return _Behavior(False, value, _mutated(list(args) + list(kwargs.values()),
@@ -291,18 +299,17 @@ def diagnose(topic: Topic, exercise: CodeExercise, submission: Submission,
                                         dict(k)).mutated for a, k in module.PROBES)]
         if mutating and any(b.mutated for b in learner):
             matched = mutating[:1]
-    example = ""
+    examples = []  # (size of the input, text): the smallest one is shown
     for (args, kwargs), lb, rb in zip(module.PROBES, learner, ref):
+        size = sum(getattr(a, "size", 1) for a in [*args, *kwargs.values()])
+        call = format_call(exercise.function, args, kwargs, ref_func)
         if lb.raised and not rb.raised:
-            example = (f"{format_call(exercise.function, args, kwargs, ref_func)}\n"
-                       f"  raised {lb.error.splitlines()[-1] if lb.error else 'an error'}\n"
-                       f"  expected {show(rb.value, 11)}")
-            break
-        if not lb.raised and not rb.raised and not _same_value(lb.value, rb.value):
-            example = (f"{format_call(exercise.function, args, kwargs, ref_func)}\n"
-                       f"  returned {show(lb.value, 11)}\n  expected {show(rb.value, 11)}")
-            break
-    return Diagnosis(matched, example)
+            error = lb.error.splitlines()[-1] if lb.error else "an error"
+            examples.append((size, f"{call}\n  raised {error}\n  expected {show(rb.value, 11)}"))
+        elif not lb.raised and not rb.raised and not _same_value(lb.value, rb.value):
+            examples.append((size, f"{call}\n  returned {show(lb.value, 11)}\n"
+                                   f"  expected {show(rb.value, 11)}"))
+    return Diagnosis(matched, min(examples, key=lambda e: e[0])[1] if examples else "")
 
 
 # ---------------------------------------------------------------- verdicts

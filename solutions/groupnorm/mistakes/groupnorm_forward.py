@@ -104,6 +104,8 @@ def eps_outside_sqrt(x, num_groups, gain, bias, eps=1e-5):
 # within each group, two samples on different scales, a different gain and
 # bias for every channel, and eps = 0.25.
 PROBES = [
+    # The catalogue's smallest input: one sample, channels [0, 2, 10, 14], G = 2.
+    ((np.array([[[0.0], [2.0], [10.0], [14.0]]]), 2, np.ones(4), np.zeros(4)), {"eps": 0.0}),
     # (N, C, L) = (2, 4, 3), G = 2.
     (
         (
