@@ -65,7 +65,7 @@ def test_random_input(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """x is left unchanged"""
+    """right output, with x left unchanged"""
     expect_inputs_unchanged(submission, reference, "{exercise_id}", np.ones((2, 3)))
 
 

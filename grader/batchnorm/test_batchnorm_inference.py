@@ -74,5 +74,5 @@ def test_matches_training_mode_on_its_own_statistics(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """x, gain, bias and the running statistics are left unchanged"""
+    """Right output, with x, gain, bias and the running statistics left unchanged"""
     expect_inputs_unchanged(submission, reference, NAME, *_case(25, 3, 4), 0.1)

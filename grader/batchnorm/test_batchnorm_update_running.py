@@ -62,7 +62,7 @@ def test_constant_feature(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """running_mean, running_var and x are left unchanged"""
+    """Right statistics, with running_mean, running_var and x left unchanged"""
     rng = np.random.default_rng(14)
     running_mean, running_var = _running(rng, 3)
     x = rng.normal(0.0, 2.0, size=(4, 3))

@@ -100,6 +100,6 @@ def test_channels_not_divisible(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """x, gain and bias are left unchanged"""
+    """Right output, with x, gain and bias left unchanged"""
     x, gain, bias = _batch(47, (2, 4, 3))
     expect_inputs_unchanged(submission, reference, NAME, x, 2, gain, bias, 0.1)

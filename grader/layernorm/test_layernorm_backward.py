@@ -114,6 +114,6 @@ def test_dx_rows_sum_to_zero(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """dy, x and gain are left unchanged"""
+    """Right gradients, with dy, x and gain left unchanged"""
     dy, x, gain, _, eps = _case(17, (3, 4), 1e-5)
     expect_inputs_unchanged(submission, reference, NAME, dy, x, gain, eps)

@@ -76,7 +76,7 @@ def test_large_eps(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """x, gain and bias are left unchanged"""
+    """Right output, with x, gain and bias left unchanged"""
     rng = np.random.default_rng(6)
     args = (rng.normal(2.0, 1.0, size=(3, 4)), np.array([1.5, 0.5, 2.0, 1.0]), np.ones(4))
     expect_inputs_unchanged(submission, reference, NAME, *args, 0.1)

@@ -67,6 +67,6 @@ def test_large_offset(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """No argument is changed"""
+    """Right output, with no argument changed in place"""
     args = _step(26, 2, 3, 4)
     expect_inputs_unchanged(submission, reference, NAME, *args, 0.1)

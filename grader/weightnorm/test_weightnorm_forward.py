@@ -80,5 +80,5 @@ def test_zero_input(submission, reference):
 
 @pytest.mark.points(1)
 def test_inputs_unchanged(submission, reference):
-    """x, v, g and b are left unchanged"""
+    """Right output, with x, v, g and b left unchanged"""
     expect_inputs_unchanged(submission, reference, NAME, *_layer(36, 3, 4, 2))
