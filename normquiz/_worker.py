@@ -25,7 +25,12 @@ from normquiz import codec
 
 OUTPUT_LIMIT = 2000
 BLOCKED_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-                  "os.forkpty", "subprocess.Popen", "ctypes.", "os.kill", "os.killpg")
+                  "os.forkpty", "subprocess.Popen", "ctypes.", "os.kill", "os.killpg",
+                  "socket.connect", "socket.bind", "socket.sendto")
+# Events that change the file system: allowed only inside the worker's own folder.
+FILE_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
+               "os.truncate", "os.link", "os.symlink", "os.utime", "shutil.")
+WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
 def _limit_resources(memory_mb: int) -> None:
@@ -38,14 +43,35 @@ def _limit_resources(memory_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
 
-def _install_audit_hook(blocked: list[str]) -> None:
-    blocked_dirs = tuple(os.path.join(os.path.realpath(b), "") for b in blocked)
+def _install_audit_hook(blocked: list[str], readable: list[str], writable: str) -> None:
+    """Refuse reading the solutions, graders (and other learners' work), writing outside
+    the worker's own folder, and starting or signalling processes."""
+
+    def folders(paths: list[str]) -> tuple[str, ...]:
+        return tuple(os.path.join(os.path.realpath(p), "") for p in paths)
+
+    no_read, may_read, may_write = folders(blocked), folders(readable), folders([writable])
+
+    def paths(args: tuple) -> list[str]:
+        return [os.path.realpath(os.fsdecode(a)) for a in args
+                if isinstance(a, (str, bytes, os.PathLike))]
 
     def hook(event: str, args: tuple) -> None:
-        if event == "open" and args and isinstance(args[0], (str, bytes, os.PathLike)):
-            path = os.fsdecode(args[0])
-            if os.path.realpath(path).startswith(blocked_dirs):
-                raise PermissionError(f"normquiz: reading {path} is not allowed while grading")
+        if event == "open" and args:
+            for path in paths(args[:1]):
+                if path.startswith(no_read) and not path.startswith(may_read):
+                    raise PermissionError(f"normquiz: reading {path} is not allowed while grading")
+                mode, flags = (args + (None, None))[1:3]
+                writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+                    isinstance(flags, int) and flags & WRITE_FLAGS)
+                if writes and not path.startswith(may_write):
+                    raise PermissionError(f"normquiz: writing {path} is not allowed while grading"
+                                          " (write in the current folder instead)")
+        elif event.startswith(FILE_EVENTS):
+            outside = [p for p in paths(args) if not p.startswith(may_write)]
+            if outside:
+                raise PermissionError(f"normquiz: '{event}' on {outside[0]} is not allowed "
+                                      "while grading")
         elif event.startswith(BLOCKED_EVENTS):
             raise PermissionError(f"normquiz: '{event}' is not allowed while grading")
 
@@ -85,7 +111,7 @@ def main() -> None:
 
     module_file = os.path.realpath(config["module"])
     _limit_resources(config["memory_mb"])
-    _install_audit_hook(config["blocked"])
+    _install_audit_hook(config["blocked"], config["readable"], config["writable"])
     send({"hello": True})  # the worker itself is up; what follows is the learner's code
     sys.path.insert(0, os.path.dirname(module_file))
     captured = io.StringIO()

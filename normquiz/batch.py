@@ -115,8 +115,11 @@ def _init_pool(content: tuple[Path, ...]) -> None:
 
 def _grade_task(folder: str, slug: str, seed: int, timeout: float) -> LearnerResult:
     """One learner, in a pool process: every failure becomes that learner's error row."""
+    from normquiz import sandbox
+
     started = time.perf_counter()
     name = Path(folder).name
+    sandbox.shared_root = Path(folder).parent  # no learner may read another's folder
     try:
         assert _catalog is not None
         result = grade_learner(Path(folder), _catalog.topic(slug), seed=seed, timeout=timeout)

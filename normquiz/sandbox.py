@@ -30,6 +30,10 @@ MAX_MESSAGE = 256 * 2**20
 # instead of starting a new interpreter (and numpy) for every learner.
 spawn_worker: Callable[..., Any] = subprocess.Popen
 
+# Batch grading sets this to the folder that holds every learner's work: a worker may
+# then read, inside it, only its own learner's folder, so no learner can use another's.
+shared_root: Path | None = None
+
 
 class LearnerFailure(Exception):
     """The learner's code did not return a value; `kind` says how."""
@@ -102,14 +106,18 @@ class Sandbox:
         resp_r, resp_w = os.pipe()
         self._tmpdir = tempfile.mkdtemp(prefix="normquiz-")
         self._stderr = open(os.path.join(self._tmpdir, ".stderr"), "w+b")  # noqa: SIM115
+        module = Path(self.module_path).resolve()  # absolute: the worker runs elsewhere
+        blocked, readable = list(self.blocked), [module.parent]
+        if shared_root is not None:
+            blocked.append(shared_root)
         config = {
-            # Absolute: the worker runs in its own temporary folder.
-            "module": str(Path(self.module_path).resolve()), "name": self.module_path.stem,
-            "blocked": [str(b) for b in self.blocked], "memory_mb": self.memory_mb,
-            "req_fd": req_r, "resp_fd": resp_w,
+            "module": str(module), "name": module.stem, "memory_mb": self.memory_mb,
+            "blocked": [str(b) for b in blocked], "readable": [str(r) for r in readable],
+            "writable": self._tmpdir, "req_fd": req_r, "resp_fd": resp_w,
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("NORMQUIZ")}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+                   TMPDIR=self._tmpdir)
         self._proc = spawn_worker(
             [sys.executable, "-I", "-B", "-m", "normquiz._worker", json.dumps(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,

@@ -56,6 +56,11 @@ def graded(tmp_path_factory):
     # Only the module: the code is graded, the questions are unanswered.
     (root / "max").mkdir()
     (root / "max" / "layernorm.py").write_text(reference_source(TOPIC))
+    # Copies a classmate's work at import time: refused, so nothing of ann's is graded here.
+    (root / "zoe").mkdir()
+    (root / "zoe" / "layernorm.py").write_text(
+        "from pathlib import Path\n"
+        "exec((Path(__file__).parent.parent / 'ann' / 'layernorm.py').read_text())\n")
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     out = tmp / "reports"
     cwd = os.getcwd()
@@ -78,7 +83,7 @@ def roster(graded) -> dict:
 def test_the_batch_runs_and_exits_0_though_learners_failed(graded):
     result = graded[2]
     assert result.exit_code == 0, result.output
-    assert "11 learners" in result.output and "9 graded, 2 could not be graded" in result.output
+    assert "12 learners" in result.output and "10 graded, 2 could not be graded" in result.output
 
 
 def test_each_learner_gets_their_own_grade(graded):
@@ -90,6 +95,13 @@ def test_each_learner_gets_their_own_grade(graded):
     assert all(max_[q.id] == "unanswered" for q in TOPIC.questions)
     assert rows["bob"]["seed"] == learners.SEED and rows["cat"]["seed"] == learners.SEED
     assert rows["cat"]["graded_file"] == "layernorm.ipynb"
+
+
+def test_no_learner_can_read_anothers_folder(graded):
+    zoe = {e["id"]: e for e in roster(graded)["zoe"]["exercises"]}
+    for e in TOPIC.code_exercises:
+        assert zoe[e.id]["status"] == "error" and zoe[e.id]["score"] == 0
+        assert "not allowed while grading" in zoe[e.id]["feedback"]
 
 
 def test_broken_files_are_error_rows_naming_the_file(graded):
@@ -106,7 +118,7 @@ def test_csv_roster(graded):
     assert table[0] == ["learner", "status", *ids, "total", "max", "error"]
     rows = {r[0]: dict(zip(table[0], r)) for r in table[1:]}
     assert sorted(rows) == ["ann", "bob", "cat", "dan", "eve", "fay", "hal", "ian", "kim",
-                            "lee", "max"]
+                            "lee", "max", "zoe"]
     assert rows["ann"]["total"] == rows["ann"]["max"] == "17"
     assert rows["ann"]["layernorm_forward"] == "3"
     assert float(rows["dan"]["layernorm_forward"]) < 3
@@ -130,7 +142,7 @@ def test_json_roster_holds_each_full_result(graded):
 
 def test_summary_means_and_mistakes_ranked_by_learners(graded):
     out = graded[2].output
-    assert "Mean score per exercise (9 graded learners)" in out
+    assert "Mean score per exercise (10 graded learners)" in out
     ranked = out.split("Mistakes seen, by number of learners")[1].split("Could not be graded")[0]
     lines = [ln.split() for ln in ranked.strip().splitlines()]
     assert lines[0][:3] == ["2", "layernorm_forward", "unbiased-variance"]

@@ -142,3 +142,27 @@ def test_a_quick_edit_is_never_graded_stale(tmp_path):
         with Sandbox(module) as box:
             assert box.call("f", [], {}, timeout=5).value == int(value)
     assert not (tmp_path / "__pycache__").exists()  # nothing written into the workspace
+
+
+def test_writing_outside_the_workers_folder_is_refused(toy_catalog, tmp_path):
+    target = tmp_path / "evil.txt"
+    source = (f"def center(x):\n    open({str(target)!r}, 'w').write('x')\n    return x\n"
+              + SCALE)
+    results = grade_source(toy_catalog, tmp_path, source)
+    assert results["center"].status == "error" and not target.exists()
+    assert "writing" in results["center"].feedback
+
+
+def test_removing_files_is_refused(toy_catalog, tmp_path):
+    victim = tmp_path / "keep.txt"
+    victim.write_text("mine")
+    source = f"import os\ndef center(x):\n    os.remove({str(victim)!r})\n    return x\n" + SCALE
+    results = grade_source(toy_catalog, tmp_path, source)
+    assert results["center"].status == "error" and victim.read_text() == "mine"
+
+
+def test_writing_in_the_current_folder_is_fine(toy_catalog, tmp_path):
+    source = ("import numpy as np\ndef center(x):\n    np.save('scratch.npy', x)\n"
+              "    return x - np.load('scratch.npy').mean(axis=-1, keepdims=True)\n" + SCALE)
+    results = grade_source(toy_catalog, tmp_path, source)
+    assert results["center"].status == "passed", results["center"].feedback
