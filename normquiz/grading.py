@@ -338,9 +338,13 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
     failed = [(c, f) for c, f in zip(outcome.checks, outcome.failures) if f is not None]
     lines: list[str] = []
     if status == "timeout":
-        lines.append(f"{exercise.function} did not finish within {timeout:g} seconds "
-                     "(an infinite loop, or a very slow computation?). "
-                     "The other exercises were still graded.")
+        cause = next(f for _, f in failed if isinstance(f, LearnerTimeout))
+        if cause.message != "timed out":
+            lines.append(f"{cause.message[0].upper()}{cause.message[1:]}.")
+        else:
+            lines.append(f"{exercise.function} did not finish within {timeout:g} seconds "
+                         "(an infinite loop, or a very slow computation?). "
+                         "The other exercises were still graded.")
     elif status == "error":
         first = failed[0][1]
         lines.append(f"{exercise.function} raised an exception:")

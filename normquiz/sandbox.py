@@ -210,7 +210,14 @@ class Sandbox:
         if "hello" not in hello:
             self.stop()
             raise LearnerCrash("the grading process received a reply it did not ask for")
-        message = self._read_message(deadline)
+        try:
+            message = self._read_message(deadline)
+        except LearnerTimeout:
+            # Top-level code that never finishes would stall every exercise in turn.
+            self._import_error = LearnerTimeout(
+                "importing your module did not finish: some code outside the functions "
+                "runs forever (or for very long)")
+            raise self._import_error from None
         if "import_error" in message:
             err = message["import_error"]
             self.stop()

@@ -166,3 +166,13 @@ def test_writing_in_the_current_folder_is_fine(toy_catalog, tmp_path):
               "    return x - np.load('scratch.npy').mean(axis=-1, keepdims=True)\n" + SCALE)
     results = grade_source(toy_catalog, tmp_path, source)
     assert results["center"].status == "passed", results["center"].feedback
+
+
+def test_a_module_that_never_finishes_importing_costs_one_timeout(toy_catalog, tmp_path):
+    import time
+
+    started = time.monotonic()
+    results = grade_source(toy_catalog, tmp_path, "while True:\n    pass\n" + SCALE, timeout=1.0)
+    assert {results["center"].status, results["scale"].status} == {"timeout"}
+    assert time.monotonic() - started < 5  # not one full timeout per exercise and call
+    assert "Importing your module did not finish" in results["scale"].feedback
