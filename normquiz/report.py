@@ -85,16 +85,30 @@ def _points(x: float) -> str:
 def render_text(result: TopicResult, style: Any) -> str:
     """The learner's report. `style(text, **click_style)` adds color, or returns text as is."""
     lines = []
+    width = max((len(e.id) for e in result.exercises), default=0)
     for e in result.exercises:
         mark = style(SYMBOL[e.status], fg=COLOR[e.status], bold=True)
         label = {"passed": "", "failed": "", "error": "  error", "timeout": "  timeout",
                  "unanswered": "  not answered yet"}[e.status]
-        lines.append(f"{mark} {style(e.id, bold=True)}  {_points(e.score)}/{_points(e.max_score)}"
+        lines.append(f"{mark} {style(e.id.ljust(width), bold=True)}  "
+                     f"{_points(e.score)}/{_points(e.max_score)}"
                      f"{style(label, fg=COLOR[e.status])}")
-        if e.status != "passed" and e.feedback:
+        if e.status not in ("passed", "unanswered") and e.feedback:
             for block_line in e.feedback.splitlines():
                 lines.append(f"    {block_line}" if block_line else "")
             lines.append("")
+    open_code = [e.id for e in result.exercises if e.status == "unanswered" and e.kind == "code"]
+    open_questions = [e for e in result.exercises if e.status == "unanswered" and e.kind != "code"]
+    if open_code or open_questions:
+        todo = []
+        notebook = (result.graded_file or "").endswith(".ipynb")
+        if open_code:
+            where = f" in {result.graded_file}" if result.graded_file else ""
+            todo.append("fill in the # TODO lines of " + ", ".join(open_code) + where)
+        if open_questions:
+            todo.append(f"answer {len(open_questions)} question(s)"
+                        + ("" if notebook else " in answers.yaml"))
+        lines += ["", "Not answered yet: " + " and ".join(todo) + ".", ""]
     n_pass = sum(e.status == "passed" for e in result.exercises)
     total = f"{_points(result.score)}/{_points(result.max_score)}"
     summary = (f"Score: {total}  ({n_pass} of {len(result.exercises)} exercises passed)")
