@@ -197,9 +197,14 @@ def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -
     shown = format_value(got[0] if generated.scalar else got)
     lines = [f"Your answer {shown} is not right (tolerance ±{tol:g})."]
     if len(parts) > 1:
-        wrong = [str(i + 1) for i, ok in enumerate(parts) if not ok]
-        lines[0] += f" Part{'s' if len(wrong) > 1 else ''} {', '.join(wrong)} of " \
-                    f"{question.answer_format} {'are' if len(wrong) > 1 else 'is'} off."
+        names = [n.strip() for n in question.answer_format.strip("[] ").split(",")]
+        if len(names) != len(parts):
+            names = [f"part {i + 1}" for i in range(len(parts))]
+        wrong = [n for n, ok in zip(names, parts) if not ok]
+        right = [n for n, ok in zip(names, parts) if ok]
+        lines[0] += (f" {' and '.join(wrong)} {'are' if len(wrong) > 1 else 'is'} off"
+                     + (f"; {' and '.join(right)} {'are' if len(right) > 1 else 'is'} right."
+                        if right else "."))
     for m in result.mistakes:
         mistake = question.mistake(m)
         lines += ["", f"Diagnosis: {mistake.title} [{m}]", plain_math(mistake.feedback.strip())]
