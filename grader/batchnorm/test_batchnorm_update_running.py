@@ -25,7 +25,7 @@ def test_random_batch(submission, reference):
 
 @pytest.mark.points(1)
 def test_two_cases(submission, reference):
-    """Two cases, x = [[0], [2]], from running mean 0 and variance 1: the notes' smallest batch"""
+    """Two cases, x = [[0], [2]], from running mean 0 and variance 1"""
     expect_match(submission, reference, NAME, np.array([0.0]), np.array([1.0]),
                  np.array([[0.0], [2.0]]), names=PARTS)
 

@@ -140,7 +140,7 @@ def table1_demo(exercise_id):
     method, transformation = parse_cell(exercise_id)
     change = table1_change(method, transformation)
     lines = [
-        "errata.md's experiment, run now: N = 8 cases, D = 4 inputs, H = 5 units;",
+        "The reference experiment, run now: N = 8 cases, D = 4 inputs, H = 5 units;",
         "X ~ N(0.5, 2²), W ~ N(0, 1), g ~ U(0.5, 2), b ~ N(0, 1); float64, seed 0.",
         f"Method: {METHODS[method]}.",
         f"Transformation: {TRANSFORMATIONS[transformation]}.",
