@@ -15,7 +15,7 @@ import yaml
 from normquiz.content import Topic
 from normquiz.questions import generate
 from normquiz.selfcheck import mistake_source, reference_source
-from normquiz.workspace import ANSWERS_FILE, answers_template, start
+from normquiz.workspace import ANSWERS_FILE, answers_template, record_answer, start
 
 SEED = 4321
 
@@ -70,9 +70,11 @@ def correct_answers(topic: Topic, seed: int) -> dict:
     return answers
 
 
-def _answers_text(topic: Topic, seed: int) -> str:
-    # The template keeps the "# normquiz seed: N" line, as a learner's file does.
-    return answers_template(topic, seed) + "\n" + yaml.safe_dump(correct_answers(topic, seed))
+def _write_answers(path: Path, topic: Topic, seed: int) -> None:
+    # Filled in as a learner does: the template, with its "# normquiz seed: N" line kept.
+    path.write_text(answers_template(topic, seed), encoding="utf-8")
+    for question_id, value in correct_answers(topic, seed).items():
+        record_answer(path, question_id, value)
 
 
 def _workspace(catalog, topic: Topic, folder: Path, source: str, seed: int = SEED) -> Path:
@@ -91,7 +93,7 @@ def bare(topic: Topic, folder: Path, seed: int = SEED) -> Expected:
     """No state file: the module and answers.yaml (with its seed line) only."""
     folder.mkdir(parents=True)
     (folder / str(topic.module)).write_text(reference_source(topic), encoding="utf-8")
-    (folder / ANSWERS_FILE).write_text(_answers_text(topic, seed), encoding="utf-8")
+    _write_answers(folder / ANSWERS_FILE, topic, seed)
     return Expected(full_marks=True)
 
 
