@@ -96,11 +96,13 @@ def _generator(exercise_id: str) -> str:
 
 def {exercise_id}(rng):
     """TODO: draw the question's data from rng; return data, answer and mistaken answers."""
-    values = [int(v) for v in rng.integers(0, 10, size=4)]
-    a = np.array(values, dtype=float)
-    return {{"data": {{"values": values}},
-            "answer": [float(a.mean()), float(a.std())],
-            "mistakes": {{"sample-std": [float(a.mean()), float(a.std(ddof=1))]}}}}
+    while True:  # redraw until no mistaken answer could pass for the right one
+        values = [int(v) for v in rng.integers(0, 10, size=4)]
+        a = np.array(values, dtype=float)
+        answer = [float(a.mean()), float(a.std())]
+        mistakes = {{"sample-std": [float(a.mean()), float(a.std(ddof=1))]}}
+        if separated([answer, *mistakes.values()]):
+            return {{"data": {{"values": values}}, "answer": answer, "mistakes": mistakes}}
 '''
 
 
@@ -182,6 +184,7 @@ def new_exercise(root: Path, topic: str, exercise_id: str, kind: str) -> list[Pa
                 _mistakes(exercise_id), "", created)
     elif kind == "numeric":
         _append(root / "quizzes" / topic / "generators.py", _generator(exercise_id),
-                '"""Data generators for the numeric questions."""\n\nimport numpy as np\n',
+                '"""Data generators for the numeric questions."""\n\nimport numpy as np\n\n'
+                "from normquiz.questions import separated\n",
                 created)
     return created
