@@ -229,9 +229,7 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
 
         click.echo(render(result, fmt, time.perf_counter() - started))
     else:
-        answers = "answers.yaml" if any(e.kind != "code" for e in result.exercises) and not (
-            result.graded_file or "").endswith(".ipynb") else None
-        graded = " and ".join(f for f in (result.graded_file, answers) if f)
+        graded = " and ".join(result.graded_files)
         echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {graded}{note}")
         echo()
         echo(render_text(result, style if _color() is not False else _plain))

@@ -44,11 +44,8 @@ def summary_line(result: TopicResult) -> str:
 
 def _summary(result: TopicResult) -> str:
     lines = [summary_line(result)]
-    answers = any(e.kind != "code" for e in result.exercises) and not (
-        result.graded_file or "").endswith(".ipynb")
-    graded = [f for f in (result.graded_file, "answers.yaml" if answers else None) if f]
-    if graded:
-        lines.append(f"Graded: {' and '.join(graded)}.")
+    if result.graded_files:
+        lines.append(f"Graded: {' and '.join(result.graded_files)}.")
     open_ = [f"{e.id} ({e.status}{', ' + ', '.join(e.mistakes) if e.mistakes else ''})"
              for e in result.exercises if e.status != "passed"]
     if open_:

@@ -61,6 +61,13 @@ class TopicResult:
         return sum(e.max_score for e in self.exercises)
 
     @property
+    def graded_files(self) -> list[str]:
+        """What was read: the module or notebook, and answers.yaml for the questions."""
+        from_notebook = (self.graded_file or "").endswith(".ipynb")
+        answers = any(e.kind != "code" for e in self.exercises) and not from_notebook
+        return [f for f in (self.graded_file, "answers.yaml" if answers else None) if f]
+
+    @property
     def passed(self) -> bool:
         return all(e.status == "passed" for e in self.exercises)
 
