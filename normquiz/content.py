@@ -159,7 +159,7 @@ _KINDS: dict[str, type[_Exercise]] = {
 def display_path(path: Path) -> str:
     """A path as a person wants to read it: relative to cwd or to its content root."""
     path = Path(path)
-    for base in (Path.cwd(), _builtin_root()):
+    for base in (Path.cwd(), builtin_root()):
         try:
             return str(path.resolve().relative_to(base.resolve()))
         except ValueError:
@@ -265,7 +265,7 @@ def load_manifest(path: Path, expected_id: str) -> Exercise:
 # ---------------------------------------------------------------- topics and roots
 
 
-def _builtin_root() -> Path:
+def builtin_root() -> Path:
     """The shipped content: inside the installed wheel, or the source checkout."""
     packaged = PACKAGE_DIR / "content"
     if (packaged / "exercises").is_dir():
@@ -400,7 +400,7 @@ class Catalog:
     """All topics from the shipped content and any instructor folders, in order."""
 
     def __init__(self, content: list[Path] | tuple[Path, ...] = ()) -> None:
-        self.roots = [_builtin_root(), *extra_roots(content)]
+        self.roots = [builtin_root(), *extra_roots(content)]
         self._where: dict[str, Path] = {}
         for root in self.roots:
             for slug in _root_topics(root):

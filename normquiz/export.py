@@ -38,7 +38,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from normquiz.content import PACKAGE_DIR, Catalog, Topic, _builtin_root, display_path
+from normquiz.content import PACKAGE_DIR, Catalog, Topic, builtin_root, display_path
 from normquiz.errors import NormquizError
 from normquiz.sandbox import DEFAULT_TIMEOUT
 
@@ -293,7 +293,7 @@ def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
         wheel_path = Path(wheel) if wheel else build_wheel(Path(tmp))
         extra_root = None
         if catalog is not None and catalog.root_of(topic.slug).resolve() != \
-                _builtin_root().resolve():
+                builtin_root().resolve():
             extra_root = catalog.root_of(topic.slug)
         run = RUN_AUTOGRADER.format(topic=topic.slug, module=topic.module, seed=seed,
                                     timeout=float(timeout), root_env=ROOT_ENV)

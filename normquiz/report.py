@@ -11,7 +11,6 @@ import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-STATUSES = ("passed", "failed", "error", "timeout", "unanswered")
 SYMBOL = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "✗", "unanswered": "·"}
 COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "red",
          "unanswered": "yellow"}

@@ -212,9 +212,9 @@ def check_topic(topic: Topic, seeds: int = 50) -> TopicCheck:
 
 def check_content(root: Path | None = None, seeds: int = 50) -> list[TopicCheck]:
     """Check every topic of a content folder (default: the shipped content)."""
-    from normquiz.content import Catalog, _builtin_root
+    from normquiz.content import Catalog, builtin_root
 
-    builtin = _builtin_root().resolve()
+    builtin = builtin_root().resolve()
     extra = [] if root is None or Path(root).resolve() == builtin else [Path(root)]
     catalog = Catalog(extra)
     slugs = [s for s in catalog.slugs if catalog.root_of(s).resolve() ==
