@@ -15,7 +15,12 @@ files: the topic's module (`layernorm.py`), `answers.yaml` and/or a notebook
 
 Learners are graded in a process pool (ProcessPoolExecutor), one learner per
 task. Each learner's code runs in its own sandbox worker, forked from a warm
-fork server (normquiz.forkserver) that each pool process keeps. A learner
+fork server (normquiz.sandbox.forkserver) that each pool process keeps; the
+worker sees a private copy of that learner's module and nothing else. A
+learner folder, or a learner file, that is a symbolic link is refused with an
+error row naming it: a link could point at a classmate's work or the
+reference. Unless told otherwise (`unsandboxed`), grading refuses to start
+when an isolation layer is missing, since learners could then forge grades. A learner
 whose files are broken (YAML, syntax, notebook tags) gets a row with status
 `error` and the message; a pool process that dies is replaced, and the
 learners it may have been grading are graded again one at a time, so that
@@ -38,8 +43,15 @@ from normquiz.content import Catalog, Topic, catalog_for, display_path
 from normquiz.errors import NormquizError, WorkspaceError
 from normquiz.report import TopicResult
 from normquiz.roster import BatchResult, LearnerResult
-from normquiz.sandbox import DEFAULT_TIMEOUT
-from normquiz.workspace import STATE_FILE, Workspace, latest_work, recorded_seed
+from normquiz.sandbox import DEFAULT_TIMEOUT, SandboxSettings
+from normquiz.workspace import (
+    ANSWERS_FILE,
+    STATE_FILE,
+    Workspace,
+    latest_work,
+    notebook_name,
+    recorded_seed,
+)
 
 
 def default_jobs() -> int:
@@ -51,10 +63,14 @@ def default_jobs() -> int:
 
 
 def find_learners(root: Path) -> list[Path]:
-    """The learner folders in `root`: every sub-folder not starting with '.' or '_'."""
+    """The learner folders in `root`: every sub-folder not starting with '.' or '_'.
+
+    Links to folders are listed too (under their own names), to be refused.
+    """
     if not root.is_dir():
         raise WorkspaceError(f"{display_path(root)} is not a folder.")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    folders = sorted(p for p in root.iterdir()
+                     if (p.is_symlink() or p.is_dir()) and not p.name.startswith((".", "_")))
     if not folders:
         raise WorkspaceError(f"{display_path(root)} has no learner folders: it needs one "
                              "sub-folder per learner, each a workspace or the learner's files.")
@@ -65,12 +81,17 @@ def find_learners(root: Path) -> list[Path]:
 
 
 def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
-                  timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
-    """Grade one learner's folder without changing it; NormquizError if its files are broken."""
+                  timeout: float = DEFAULT_TIMEOUT,
+                  settings: SandboxSettings | None = None,
+                  grader_seed: int | None = None) -> TopicResult:
+    """Grade one learner's folder without changing it; NormquizError if its files are broken.
+
+    `grader_seed` seeds the code checks' random inputs; None draws a fresh one.
+    """
     from normquiz.grading import grade_topic
     from normquiz.notebook import grade_notebook
 
-    folder = folder.resolve()
+    refuse_links(folder, topic)
     notebook = latest_work(folder, topic)
     if (folder / STATE_FILE).exists():
         workspace = Workspace.load(folder)
@@ -81,54 +102,81 @@ def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
         found = recorded_seed(folder, topic, notebook)
         workspace = Workspace(folder, topic.slug, seed if found is None else found)
     if notebook is not None:
-        return grade_notebook(notebook, topic, workspace.seed, None, timeout)
+        return grade_notebook(notebook, topic, workspace.seed, None, timeout, settings=settings,
+                              grader_seed=grader_seed)
     answers = (workspace.read_answers(topic)
                if topic.questions and workspace.answers_path.is_file() else {})
     module = workspace.module_path(topic) if topic.module else None
     if topic.code_exercises and (module is None or not module.is_file()):
         # Graded as the blank stub: every code exercise comes out unanswered.
-        result = grade_topic(topic, topic.stub_path, answers, workspace.seed, timeout=timeout)
+        result = grade_topic(topic, topic.stub_path, answers, workspace.seed, timeout=timeout,
+                             settings=settings, grader_seed=grader_seed)
         for e in result.exercises:
             if e.kind == "code":
                 e.feedback = f"No {topic.module} in {display_path(folder)}: nothing to grade."
         result.graded_file = None
         return result
-    return grade_topic(topic, module, answers, workspace.seed, timeout=timeout)
+    return grade_topic(topic, module, answers, workspace.seed, timeout=timeout,
+                       settings=settings, grader_seed=grader_seed)
+
+
+def refuse_links(folder: Path, topic: Topic) -> None:
+    """A learner folder, or a file normquiz would read in it, must not be a symbolic link."""
+    if folder.is_symlink():
+        raise WorkspaceError(f"{folder.name} is a symbolic link (to {os.readlink(folder)}): "
+                             "links are not followed. Copy the learner's folder itself here.")
+    names = [STATE_FILE, ANSWERS_FILE, notebook_name(topic), *([topic.module] if topic.module
+                                                              else [])]
+    for name in names:
+        if (folder / name).is_symlink():
+            raise WorkspaceError(f"{folder.name}/{name} is a symbolic link (to "
+                                 f"{os.readlink(folder / name)}): links are not followed. "
+                                 "Copy the learner's file itself here.")
 
 
 # ---------------------------------------------------------------- the pool
 
 _catalog: Catalog | None = None  # set in each pool process
+_forks: Any = None  # this pool process's fork server
 
 
 def _init_pool(content: tuple[Path, ...]) -> None:
-    global _catalog
-    from normquiz import forkserver
+    global _catalog, _forks
+    from multiprocessing.util import Finalize
+
+    from normquiz.sandbox.forkserver import ForkServer
 
     if _catalog is None:  # inherited when the pool forks; built when it spawns
         _catalog = catalog_for(content)
-    forkserver.install()
+    _forks = ForkServer()
+    _forks.start()
+    # Run as the pool process exits (atexit is not: it ends with os._exit), so the fork
+    # server, with every worker, is gone before the pool is joined.
+    Finalize(_forks, _forks.stop, exitpriority=10)
     # Everything imported so far lives as long as the process: the collector need not
     # walk it again after every learner (pytest collects garbage at each session's end).
     gc.freeze()
 
 
-def _grade_task(folder: str, slug: str, seed: int, timeout: float) -> LearnerResult:
+def _grade_task(folder: str, slug: str, seed: int, timeout: float,
+                strict: bool, grader_seed: int | None = None) -> LearnerResult:
     """One learner, in a pool process: every failure becomes that learner's error row."""
-    from normquiz import sandbox
-
     started = time.perf_counter()
-    name = Path(folder).name
-    sandbox.shared_root = Path(folder).parent  # no learner may read another's folder
+    path = Path(folder)
+    # No learner may read another's folder: the whole class is hidden from each worker.
+    settings = SandboxSettings(hidden=(path.parent,), require_isolation=strict,
+                               spawn=_forks.spawn if _forks is not None else None)
     try:
         assert _catalog is not None
-        result = grade_learner(Path(folder), _catalog.topic(slug), seed=seed, timeout=timeout)
+        result = grade_learner(path, _catalog.topic(slug), seed=seed, timeout=timeout,
+                               settings=settings, grader_seed=grader_seed)
     except NormquizError as e:
-        return LearnerResult(name, None, str(e), time.perf_counter() - started)
+        return LearnerResult(path.name, None, str(e), time.perf_counter() - started)
     except Exception as e:  # a bug of ours must not cost the other learners their grades
-        return LearnerResult(name, None, f"normquiz failed on this folder ({type(e).__name__}: "
-                             f"{e}). Please report it.", time.perf_counter() - started)
-    return LearnerResult(name, result, None, time.perf_counter() - started)
+        return LearnerResult(path.name, None, f"normquiz failed on this folder "
+                             f"({type(e).__name__}: {e}). Please report it.",
+                             time.perf_counter() - started)
+    return LearnerResult(path.name, result, None, time.perf_counter() - started)
 
 
 def _pool(jobs: int, content: tuple[Path, ...]) -> ProcessPoolExecutor:
@@ -142,13 +190,13 @@ def _pool(jobs: int, content: tuple[Path, ...]) -> ProcessPoolExecutor:
                                initializer=_init_pool, initargs=(content,))
 
 
-def _run(tasks: list[tuple[str, str, int, float]], jobs: int, content: tuple[Path, ...],
-         done: Callable[[LearnerResult], None]) -> None:
+def _run(tasks: list[tuple[str, str, int, float, bool, int | None]], jobs: int,
+         content: tuple[Path, ...], done: Callable[[LearnerResult], None]) -> None:
     pending = list(reversed(tasks))
-    suspects: list[tuple[str, str, int, float]] = []
+    suspects: list[tuple[str, str, int, float, bool, int | None]] = []
     while pending:
         with _pool(jobs, content) as pool:
-            running: dict[Any, tuple[str, str, int, float]] = {}
+            running: dict[Any, tuple[str, str, int, float, bool, int | None]] = {}
             broken = False
             while (pending or running) and not broken:
                 # A few tasks per process at most: if a process dies, few learners are suspect.
@@ -180,16 +228,30 @@ def _run(tasks: list[tuple[str, str, int, float]], jobs: int, content: tuple[Pat
 
 def grade_batch(root: Path, slug: str, *, content: Sequence[Path] = (), seed: int = 0,
                 jobs: int | None = None, timeout: float = DEFAULT_TIMEOUT,
-                progress: Callable[[LearnerResult, int], None] | None = None) -> BatchResult:
+                unsandboxed: bool = False,
+                progress: Callable[[LearnerResult, int], None] | None = None,
+                grader_seed: int | None = None) -> BatchResult:
     """Grade every learner folder in `root` for topic `slug`, `jobs` at a time.
 
+    Each learner's code checks get their own fresh grader seed, unless `grader_seed`
+    is given (then every learner gets those same inputs).
+
+    Refuses (IsolationMissing) when a layer is missing, unless `unsandboxed`.
     `progress(row, total)` is called in this process as each learner is done.
     """
     from normquiz.content import load_mistakes, load_reference
+    from normquiz.sandbox import IsolationMissing, missing_layers_message, unsandboxed_allowed
+    from normquiz.sandbox.isolation import missing
+    from normquiz.sandbox.runner import probe_isolation
 
     catalog = catalog_for(content)
     topic = catalog.topic(slug)  # an unknown topic is a usage error, before any work
     folders = find_learners(root)
+    unsandboxed = unsandboxed or unsandboxed_allowed()
+    isolation = probe_isolation() if topic.code_exercises else None
+    if isolation is not None and missing(isolation) and not unsandboxed:
+        raise IsolationMissing("grade-batch refuses to grade: "
+                               + missing_layers_message(missing(isolation), isolation))
     global _catalog
     _catalog = catalog
     load_reference(topic)  # loaded once here, inherited by forked pool processes
@@ -206,7 +268,9 @@ def grade_batch(root: Path, slug: str, *, content: Sequence[Path] = (), seed: in
             progress(row, len(folders))
 
     started = time.perf_counter()
-    tasks = [(str(f.resolve()), slug, seed, timeout) for f in folders]
+    root = root.resolve()
+    tasks = [(str(root / f.name), slug, seed, timeout, not unsandboxed, grader_seed)
+             for f in folders]
     _run(tasks, max(1, jobs or default_jobs()), tuple(content), done)
     rows.sort(key=lambda r: r.learner)
-    return BatchResult(topic, rows, time.perf_counter() - started)
+    return BatchResult(topic, rows, time.perf_counter() - started, isolation, unsandboxed)

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from normquiz.codec import Unsupported
+from normquiz.sandbox.codec import Unsupported
 
 RTOL = 1e-6
 ATOL = 1e-8

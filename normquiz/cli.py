@@ -16,6 +16,7 @@ import click
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # as a shell reports a command ended by Ctrl-C (128 + SIGINT)
 
 
 def _color() -> bool | None:
@@ -42,6 +43,10 @@ class _Group(click.Group):
         except NormquizError as e:
             echo(style("Error: ", fg="red", bold=True) + str(e), err=True)
             ctx.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            # Ctrl-C: nothing half-done is reported or recorded (the quiz saves as it goes).
+            echo("\nInterrupted: nothing was graded or recorded.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -140,6 +145,9 @@ def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
         echo(f"  wrote {Path(where) / name}")
     for name in result.kept:
         echo(f"  kept  {Path(where) / name} (yours, unchanged)")
+    for name, aside, why in result.set_aside:
+        echo(f"  kept  {Path(where) / name} as {Path(where) / aside}, unchanged: it could not "
+             f"be used ({why.split(': ', 1)[-1]}); a fresh {name} was written")
     echo()
     echo(f"Next: cd {where} && normquiz grade")
 
@@ -182,9 +190,16 @@ GRADE_FORMATS = ("text", "json", "gradescope", "junit")
               "gradescope (Gradescope's results.json) or junit (JUnit XML for CI).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
               help="Seconds each code exercise may run (default 10).")
+@click.option("--grader-seed", type=click.IntRange(0, 2**32 - 1), default=None, metavar="N",
+              help="Replay the checks' random inputs of an earlier run: the grader_seed "
+                   "printed by --json (default: new inputs every run).")
+@click.option("--require-isolation", is_flag=True,
+              help="Refuse to grade (exit 2) unless every isolation layer is in force "
+                   "(see 'normquiz doctor'); NORMQUIZ_UNSANDBOXED=1 overrides. For graders "
+                   "whose results others rely on, such as an autograder.")
 @click.pass_context
 def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
-          timeout: float | None) -> None:
+          timeout: float | None, grader_seed: int | None, require_isolation: bool) -> None:
     """Grade this workspace, one exercise (ID) or a module file (PATH).
 
     Exits 0 when everything passed, 1 when anything did not, 2 on a usage error.
@@ -202,11 +217,19 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
 
     from normquiz.grading import grade_workspace
     from normquiz.report import render_text
-    from normquiz.sandbox import DEFAULT_TIMEOUT
+    from normquiz.sandbox import DEFAULT_TIMEOUT, SandboxSettings, unsandboxed_allowed
 
     if as_json and fmt not in ("text", "json"):
         raise click.UsageError(f"--json and --format {fmt} ask for two formats; use one.")
     fmt = "json" if as_json else fmt
+    if fmt != "text" or require_isolation:
+        # Imported before any learner code runs (the worker runs it as soon as it has
+        # started): nothing the report, the graders' helpers or the reply codec need is
+        # loaded after, so learner code that could write a module could not change them.
+        from normquiz import checks  # noqa: F401
+        from normquiz.formats import render
+        from normquiz.sandbox import codec  # noqa: F401
+    settings = SandboxSettings(require_isolation=require_isolation and not unsandboxed_allowed())
     started = time.perf_counter()
     workspace, only, path = _resolve_target(target)
     catalog = _catalog(ctx)
@@ -219,14 +242,15 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
 
         if only is not None:
             topic.exercise(only)
-        result = grade_notebook(path, topic, workspace.seed, only, timeout or DEFAULT_TIMEOUT)
+        result = grade_notebook(path, topic, workspace.seed, only, timeout or DEFAULT_TIMEOUT,
+                                grader_seed=grader_seed, settings=settings)
         workspace.record(result.exercises)
     else:
         result = grade_workspace(workspace, catalog, only=only, module_path=path,
-                                 timeout=timeout or DEFAULT_TIMEOUT)
+                                 timeout=timeout or DEFAULT_TIMEOUT, grader_seed=grader_seed,
+                                 settings=settings)
+    _isolation_notice(result.sandbox)
     if fmt != "text":
-        from normquiz.formats import render
-
         click.echo(render(result, fmt, time.perf_counter() - started))
     else:
         graded = " and ".join(result.graded_files)
@@ -238,6 +262,19 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
 
 def _plain(text: str, **_: Any) -> str:
     return text
+
+
+def _isolation_notice(report: dict[str, Any] | None) -> None:
+    """One line on stderr when the learner's code ran without every isolation layer."""
+    from normquiz.sandbox.isolation import missing
+
+    if report is None:
+        return
+    gaps = missing(report)
+    if gaps:
+        echo(style("Note: ", fg="yellow", bold=True) + "your code ran without "
+             f"{', '.join(gaps)} isolation here (fine for learning on your own; "
+             "'normquiz doctor' says why).", err=True)
 
 
 def _find(ctx: click.Context, exercise_id: str) -> tuple[Any, Any, Any]:
@@ -470,6 +507,9 @@ def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
               help="Learners graded at once (default: the number of cores).")
 @click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
               help="Seconds each code exercise may run (default 10).")
+@click.option("--grader-seed", type=click.IntRange(0, 2**32 - 1), default=None, metavar="N",
+              help="The checks' random inputs for every learner: a grader_seed of the JSON "
+                   "roster, to replay (default: new inputs for each learner).")
 @click.option("--csv", "csv_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the roster as CSV: a row per learner, a score column per exercise, "
                    "total and max.")
@@ -479,10 +519,15 @@ def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
               help="Write one report per learner in this format into --out.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               help="Folder for the per-learner reports (text unless --format says otherwise).")
+@click.option("--unsandboxed", is_flag=True,
+              help="Grade even when an isolation layer is missing (see 'normquiz doctor'). "
+                   "Learners' code could then forge its grades. NORMQUIZ_UNSANDBOXED=1 "
+                   "does the same.")
 @click.pass_context
 def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
-                    jobs: int | None, timeout: float | None, csv_path: Path | None,
-                    json_path: Path | None, fmt: str | None, out_dir: Path | None) -> None:
+                    jobs: int | None, timeout: float | None, grader_seed: int | None,
+                    csv_path: Path | None, json_path: Path | None, fmt: str | None,
+                    out_dir: Path | None, unsandboxed: bool) -> None:
     """Grade a class: DIRECTORY holds one folder per learner.
 
     A learner's folder is a workspace, or just their files (module, answers.yaml,
@@ -513,7 +558,8 @@ def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
     with bar if bar is not None else contextlib.nullcontext():
         result = grade_batch(directory, topic, content=ctx.find_root().obj or (), seed=seed,
                              jobs=jobs, timeout=timeout or DEFAULT_TIMEOUT,
-                             progress=lambda row, total: bar.update(1) if bar else None)
+                             progress=lambda row, total: bar.update(1) if bar else None,
+                             grader_seed=grader_seed, unsandboxed=unsandboxed)
     echo(result.summary_text())
     written = []
     if csv_path is not None:
@@ -528,6 +574,45 @@ def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
     if written:
         echo()
         echo("Wrote " + "; ".join(written) + ".")
+
+
+@cli.command()
+def doctor() -> None:
+    """Show each layer that isolates learner code here, and why one is missing.
+
+    Starts a grading worker, as 'normquiz grade' does, and prints what it
+    applied before running any learner code. Exits 0 when every layer is in
+    force, 1 otherwise.
+
+    Example:
+
+    \b
+        normquiz doctor
+    """
+    from normquiz.sandbox.isolation import LAYERS, missing
+    from normquiz.sandbox.runner import probe_isolation
+
+    report = probe_isolation() or {}
+    plain = _color() is False
+    for name in LAYERS:
+        layer = report.get(name) or {"in_force": False, "detail": "not reported"}
+        mark = "✓" if layer["in_force"] else "✗"
+        mark = mark if plain else style(mark, fg="green" if layer["in_force"] else "red",
+                                        bold=True)
+        echo(f"{mark} {name:<9} {'in force' if layer['in_force'] else 'MISSING '}  "
+             f"{layer['detail']}")
+    gaps = missing(report)
+    echo()
+    if gaps:
+        echo("Learner code is not fully isolated here. 'normquiz grade' still works for "
+             "learning on your own; grade-batch and the Gradescope autograder refuse unless "
+             "told --unsandboxed (or NORMQUIZ_UNSANDBOXED=1).")
+    else:
+        echo("Every layer is in force: learner code can read nothing but the Python "
+             "installation and its own folder, and cannot start processes, open sockets or "
+             "signal other processes.")
+    ctx = click.get_current_context()
+    ctx.exit(1 if gaps else 0)
 
 
 @cli.group()
@@ -551,16 +636,19 @@ def export() -> None:
               help="Seconds each code exercise may run (default 10).")
 @click.option("--wheel", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="Bundle this normquiz wheel instead of building one from this normquiz.")
+@click.option("--unsandboxed", is_flag=True,
+              help="Grade even when an isolation layer is missing on Gradescope's machine "
+                   "(by default such a submission gets score 0 and the reason).")
 @click.pass_context
 def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: int,
-                          timeout: float | None, wheel: Path | None) -> None:
+                          timeout: float | None, wheel: Path | None, unsandboxed: bool) -> None:
     """Build a Gradescope autograder zip for TOPIC.
 
     The zip holds setup.sh (pip installs the bundled normquiz wheel) and
     run_autograder, which grades each submission (a module, answers.yaml
     and/or a notebook, or a whole workspace) with 'normquiz grade --format
-    gradescope' and always writes results.json. Upload it as the autograder of
-    a Gradescope programming assignment.
+    gradescope --require-isolation' and always writes results.json. Upload it
+    as the autograder of a Gradescope programming assignment.
 
     Example:
 
@@ -573,7 +661,8 @@ def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: in
 
     catalog = _catalog(ctx)
     names = export_gradescope(catalog.topic(topic), output, seed=seed,
-                              timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel, catalog=catalog)
+                              timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel, catalog=catalog,
+                              unsandboxed=unsandboxed)
     echo(f"Wrote {display_path(output)}: " + ", ".join(n for n in names
                                                        if not n.startswith("content/"))
          + (" and the topic's content" if any(n.startswith("content/") for n in names) else ""))

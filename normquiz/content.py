@@ -178,19 +178,37 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     return parse_yaml(text, display_path(path))
 
 
-def parse_yaml(text: str, where: str) -> tuple[Any, yaml.Node | None]:
-    """Parse YAML text; a syntax error becomes one line naming file and line."""
+def parse_yaml(text: str, where: str, *, learner: bool = False) -> tuple[Any, yaml.Node | None]:
+    """Parse YAML text; a syntax error becomes one line naming file and line.
+
+    `learner`: the text is a learner's (answers.yaml): anchors and aliases are
+    refused before anything is built from them (normquiz.learnerfiles).
+    """
+    from normquiz.learnerfiles import LearnerLoader, Refused
+
+    loader_type = LearnerLoader if learner else yaml.SafeLoader
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=loader_type)
         if node is None:
             return None, None
-        loader = yaml.SafeLoader("")
-        return loader.construct_document(node), node
+        loader = loader_type("")
+        try:
+            return loader.construct_document(node), node
+        finally:
+            loader.dispose()
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = f", line {mark.line + 1}" if mark else ""
         problem = e.problem or e.context or "invalid YAML"
-        raise ContentError(f"{where}{line}: YAML syntax error: {problem}.") from None
+        kind = "" if isinstance(e, Refused) else "YAML syntax error: "
+        raise ContentError(f"{where}{line}: {kind}{problem}.") from None
+    except yaml.reader.ReaderError as e:  # a control character: not a MarkedYAMLError
+        before = text[:e.position]
+        char = e.character if isinstance(e.character, int) else ord(e.character)
+        raise ContentError(f"{where}, line {before.count(chr(10)) + 1}: YAML does not allow "
+                           f"the control character U+{char:04X}; remove it.") from None
+    except RecursionError:
+        raise ContentError(f"{where}: the YAML is nested too deeply to be read.") from None
 
 
 def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:

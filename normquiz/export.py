@@ -2,16 +2,26 @@
 
 The zip holds, at its root (Gradescope unpacks it into /autograder/source):
 
-- `setup.sh`: run once when Gradescope builds the image. pip only: it
-  installs the bundled normquiz wheel and its dependencies from PyPI (pip
-  itself comes from apt only if the image lacks it).
+- `setup.sh`: run once, as root, when Gradescope builds the image. pip only:
+  it installs the bundled normquiz wheel and its dependencies from PyPI (pip
+  itself comes from apt only if the image lacks it). Then it leaves learner
+  code nothing to read or change: it deletes the wheel (it holds every
+  reference solution and grader), moves an instructor's `content/` out of
+  /autograder/source to /autograder/normquiz-content (root only), makes the
+  installed package writable by root only and its `solutions` and `grader`
+  folders readable by root only. Grading runs as root; learner code runs as
+  `nobody` under Landlock, so the file modes are a second wall.
 - `run_autograder`: run for each submission. A small Python script that
   uses only the standard library and the `normquiz` command: it copies the
-  submission into a fresh folder, makes it a workspace with `normquiz start
-  TOPIC DIR --force --seed N` when it has no state file (which adds only the
-  missing files), grades it with `normquiz grade --format gradescope`, and
-  writes /autograder/results/results.json. Whatever fails, it still writes
-  results.json: score 0 and the reason in `output`.
+  submission into a fresh folder (regular files and folders only: symbolic
+  links, fifos and devices are skipped and named in the output), makes it a
+  workspace with `normquiz start TOPIC DIR --force --seed N` when it has no
+  state file (which adds only the missing files), grades it with `normquiz
+  grade --format gradescope --require-isolation`, and writes
+  /autograder/results/results.json. Whatever fails, it still writes
+  results.json: score 0 and the reason in `output`. A bundle exported with
+  `--unsandboxed` (or NORMQUIZ_UNSANDBOXED=1 in Gradescope's environment)
+  grades without every isolation layer in force.
 - `normquiz-<version>-py3-none-any.whl`, `requirements.txt`, and `content/`
   when the topic comes from an instructor's content folder.
 
@@ -44,6 +54,9 @@ from normquiz.sandbox import DEFAULT_TIMEOUT
 
 ROOT_ENV = "NORMQUIZ_AUTOGRADER_ROOT"
 CONTENT_FOLDERS = ("exercises", "solutions", "grader", "quizzes")
+# Where setup.sh moves an instructor's topic, under the autograder root: out of
+# source/ (which stays as uploaded) and readable by root only.
+CONTENT_HOME = "normquiz-content"
 
 
 class ExportError(NormquizError):
@@ -135,18 +148,47 @@ python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else
 export PIP_BREAK_SYSTEM_PACKAGES=1
 python3 -m pip install --no-cache-dir --disable-pip-version-check \\
     -r requirements.txt ./{wheel}
+
+# Leave learner code no copy of the reference solutions and graders to read, and
+# no way to change the normquiz that grades it. run_autograder grades as root;
+# learner code runs as the user nobody under Landlock: these modes are a second wall.
+# The wheel holds every solution and grader: installed, it goes.
+rm -f ./{wheel}
+# An instructor's topic moves out of source/, readable by root only;
+# run_autograder points NORMQUIZ_PATH at its new place.
+ROOT="${{{root_env}:-/autograder}}"
+if [ -e content ]; then
+    rm -rf "$ROOT/{content_home}"
+    mv content "$ROOT/{content_home}"
+    chmod -R go-rwx "$ROOT/{content_home}"
+fi
+# The installed package: writable by root only; its solutions and graders
+# readable by root only.
+PACKAGE="$(python3 -c 'import normquiz, os; print(os.path.dirname(normquiz.__file__))')"
+chmod -R go-w "$PACKAGE"
+chmod -R go-rwx "$PACKAGE/content/solutions" "$PACKAGE/content/grader"
 normquiz --version
 """
 
 RUN_AUTOGRADER = '''\
 #!/usr/bin/env python3
-"""Gradescope runs this for each submission (made by `normquiz export gradescope`).
+\"\"\"Gradescope runs this for each submission (made by `normquiz export gradescope`).
 
 It grades the files in $ROOT/submission (a .py module, answers.yaml and/or a
-notebook, or a whole workspace) with `normquiz grade --format gradescope`,
-and always leaves $ROOT/results/results.json behind: on any failure, score 0
-and the reason. ROOT is /autograder, or $NORMQUIZ_AUTOGRADER_ROOT.
-"""
+notebook, or a whole workspace) with `normquiz grade --format gradescope
+--require-isolation`, and always leaves $ROOT/results/results.json behind: on
+any failure, score 0 and the reason. ROOT is /autograder, or
+$NORMQUIZ_AUTOGRADER_ROOT.
+
+Only the submission's regular files and folders are graded: a symbolic link
+(to the installed reference solution, say) is neither followed nor copied, nor
+is a fifo, socket or device; the output names each one skipped.
+
+Grading refuses, with score 0 and the reason, unless every isolation layer is
+in force around learner code (see `normquiz doctor`), except in a bundle
+exported with --unsandboxed or with NORMQUIZ_UNSANDBOXED=1 set in Gradescope's
+environment (which `normquiz grade` reads itself).
+\"\"\"
 
 import json
 import os
@@ -162,9 +204,11 @@ TOPIC = {topic!r}
 MODULE = {module!r}           # the learner's module file, or None
 SEED = {seed!r}               # numeric questions' seed when the submission records none
 TIMEOUT = {timeout!r}         # seconds each code exercise may run
+UNSANDBOXED = {unsandboxed!r}     # True: grade even without every isolation layer in force
 ROOT = Path(os.environ.get("{root_env}") or "/autograder")
 RESULTS = ROOT / "results" / "results.json"
 STARTED = time.monotonic()
+NOTES = []                    # what was left out of the submission, for the learner
 
 
 def write_results(results):
@@ -174,27 +218,66 @@ def write_results(results):
     os.replace(tmp, RESULTS)
 
 
+def with_notes(output):
+    return "\\n".join(NOTES) + "\\n\\n" + output if NOTES else output
+
+
 def fail(reason):
-    print(reason)  # for the instructor, in Gradescope's autograder output
+    print(with_notes(reason))  # for the instructor, in Gradescope's autograder output
     write_results({{"score": 0.0, "execution_time": round(time.monotonic() - STARTED, 3),
-                   "output": "normquiz could not grade this submission:\\n" + reason,
+                   "output": with_notes("normquiz could not grade this submission:\\n" + reason),
                    "output_format": "text", "visibility": "visible", "tests": []}})
     sys.exit(0)
 
 
-def learner_files(submission):
-    """The folder holding the learner's files: the submission, or the one folder in it."""
+def holds_learner_files(folder):
     names = [n for n in (MODULE, "answers.yaml", TOPIC + ".ipynb", ".normquiz.json") if n]
-    if any((submission / n).exists() for n in names):
+    return any(os.path.lexists(folder / n) for n in names)
+
+
+def learner_files(submission):
+    \"\"\"The folder holding the learner's files: the submission, or the one folder in it.
+
+    A linked folder is never a candidate, nor walked into.
+    \"\"\"
+    if holds_learner_files(submission):
         return submission
-    for folder in sorted(p for p in submission.rglob("*") if p.is_dir()):
-        if any((folder / n).exists() for n in names):
+    folders = []
+    for parent, dirnames, _ in os.walk(submission):  # does not follow links
+        folders += [Path(parent, d) for d in dirnames if not Path(parent, d).is_symlink()]
+    for folder in sorted(folders):
+        if holds_learner_files(folder):
             return folder
     return submission
 
 
+def copy_submission(source, dest, shown=""):
+    \"\"\"Copy the regular files and folders of `source` into `dest`, nothing else.
+
+    A symbolic link is neither followed nor copied: a link to the installed
+    reference solution must not be graded as the learner's work. Fifos, sockets
+    and devices are skipped too. Each one skipped is named in NOTES. copy2 keeps
+    modification times: with both a .py and a notebook, the newer is graded.
+    \"\"\"
+    dest.mkdir(parents=True)
+    with os.scandir(source) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
+        name = shown + entry.name
+        if entry.is_symlink():
+            NOTES.append(f"{{name}} is a symbolic link: not graded; submit the file itself")
+        elif entry.is_dir(follow_symlinks=False):
+            copy_submission(Path(entry.path), dest / entry.name, name + "/")
+        elif entry.is_file(follow_symlinks=False):
+            shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
+        else:
+            NOTES.append(f"{{name}} is not a regular file (a fifo, socket or device): "
+                         "not graded")
+    shutil.copystat(source, dest, follow_symlinks=False)
+
+
 def recorded_seed(folder):
-    """The seed the learner's own files recorded (answers.yaml, notebook), or None."""
+    \"\"\"The seed the learner's own files recorded (answers.yaml, notebook), or None.\"\"\"
     answers = folder / "answers.yaml"
     if answers.is_file():
         found = re.search(r"^# normquiz seed: (\\d+)\\s*$",
@@ -222,8 +305,8 @@ def main():
         fail(f"there is no submission folder ({{submission}}).")
     source = learner_files(submission)
     work = Path(tempfile.mkdtemp(prefix="normquiz-gradescope-")) / TOPIC
-    # copy2 keeps modification times: with both a .py and a notebook, the newer is graded.
-    shutil.copytree(source, work, copy_function=shutil.copy2)
+    shown = source.relative_to(submission).as_posix() + "/" if source != submission else ""
+    copy_submission(source, work, shown)
     had_module = bool(MODULE) and (work / MODULE).is_file()
     had_notebook = (work / (TOPIC + ".ipynb")).is_file()
     state = work / ".normquiz.json"
@@ -242,8 +325,10 @@ def main():
             fail("preparing a workspace failed:\\n" + (made.stderr or made.stdout).strip())
     # `start` wrote a blank stub if the module was missing: grade the notebook then.
     target = [TOPIC + ".ipynb"] if had_notebook and not had_module else []
+    # Grades others rely on: refuse (exit 2) unless every isolation layer is in force.
+    isolation = [] if UNSANDBOXED else ["--require-isolation"]
     graded = normquiz("grade", *target, "--format", "gradescope", "--timeout", str(TIMEOUT),
-                      cwd=work)
+                      *isolation, cwd=work)
     if graded.returncode not in (0, 1):  # 1 is a graded submission that did not pass all
         fail((graded.stderr or graded.stdout).strip() or f"exit code {{graded.returncode}}")
     try:
@@ -253,8 +338,9 @@ def main():
     if not isinstance(results, dict) or "score" not in results:
         fail("normquiz printed JSON without a score.")
     results["execution_time"] = round(time.monotonic() - STARTED, 3)
+    results["output"] = with_notes(str(results.get("output", "")))
     write_results(results)
-    print(results.get("output", ""))
+    print(results["output"])
 
 
 if __name__ == "__main__":
@@ -287,8 +373,12 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes | str, executable: bool = Fa
 
 def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
                       timeout: float = DEFAULT_TIMEOUT, wheel: Path | None = None,
-                      catalog: Catalog | None = None) -> list[str]:
-    """Write the autograder zip for `topic` to `output`; return the names it holds."""
+                      catalog: Catalog | None = None, unsandboxed: bool = False) -> list[str]:
+    """Write the autograder zip for `topic` to `output`; return the names it holds.
+
+    `unsandboxed` makes run_autograder grade even when an isolation layer is
+    missing (without it, such a grading is refused with score 0 and the reason).
+    """
     with tempfile.TemporaryDirectory(prefix="normquiz-export-") as tmp:
         wheel_path = Path(wheel) if wheel else build_wheel(Path(tmp))
         extra_root = None
@@ -296,17 +386,20 @@ def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
                 builtin_root().resolve():
             extra_root = catalog.root_of(topic.slug)
         run = RUN_AUTOGRADER.format(topic=topic.slug, module=topic.module, seed=seed,
-                                    timeout=float(timeout), root_env=ROOT_ENV)
+                                    timeout=float(timeout), unsandboxed=bool(unsandboxed),
+                                    root_env=ROOT_ENV)
         if extra_root is not None:
             run = run.replace('STARTED = time.monotonic()\n',
-                              'STARTED = time.monotonic()\n# The topic comes with the bundle.\n'
-                              'os.environ["NORMQUIZ_PATH"] = str(ROOT / "source" / "content")\n',
+                              'STARTED = time.monotonic()\n# The topic comes with the bundle; '
+                              'setup.sh moved it here, readable by root only.\n'
+                              f'os.environ["NORMQUIZ_PATH"] = str(ROOT / "{CONTENT_HOME}")\n',
                               1)
         output = Path(output)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(output, "w") as z:
-                _add(z, "setup.sh", SETUP_SH.format(wheel=wheel_path.name), executable=True)
+                _add(z, "setup.sh", SETUP_SH.format(wheel=wheel_path.name, root_env=ROOT_ENV,
+                                                 content_home=CONTENT_HOME), executable=True)
                 _add(z, "run_autograder", run, executable=True)
                 _add(z, "requirements.txt", requirements_text())
                 _add(z, wheel_path.name, wheel_path.read_bytes())

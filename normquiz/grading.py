@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import copy
 import os
+import secrets
 import time
+import zlib
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ from normquiz.sandbox import (
     LearnerTimeout,
     NotImplementedYet,
     Sandbox,
+    SandboxSettings,
 )
 from normquiz.workspace import Workspace
 
@@ -68,18 +71,43 @@ class Submission:
 class _Outcome:
     checks: list[CheckResult] = field(default_factory=list)
     failures: list[BaseException | None] = field(default_factory=list)
+    incomplete: str = ""  # why not every check ran
+
+
+def new_grader_seed() -> int:
+    """A fresh grader seed: the random inputs of one grading run."""
+    return secrets.randbits(32)
+
+
+def grader_rng(grader_seed: int, exercise: str, check: str) -> Any:
+    """The `rng` fixture of one check: its own stream, derived from the run's grader seed.
+
+    The same grader seed gives every check the same inputs again (replay); another
+    seed gives every check new ones, so no learner can know the inputs in advance.
+    """
+    import numpy as np
+
+    return np.random.default_rng([grader_seed, zlib.crc32(f"{exercise}::{check}".encode())])
 
 
 class _GraderPlugin:
-    """Provides the `submission` and `reference` fixtures and records each check."""
+    """Provides the `submission`, `reference` and `rng` fixtures and records each check."""
 
-    def __init__(self, sandbox: Sandbox, reference: Any, timeout: float) -> None:
+    def __init__(self, sandbox: Sandbox, reference: Any, timeout: float,
+                 grader_seed: int = 0) -> None:
         self.sandbox = sandbox
         self._reference = reference
         self.timeout = timeout
+        self.grader_seed = grader_seed
         self.submissions: dict[str, Submission] = {}
         self.outcomes: dict[str, _Outcome] = {}
         self.collect_errors: list[str] = []
+        self.collected: dict[str, int] = {}
+        self.interrupted = False
+
+    def pytest_keyboard_interrupt(self, excinfo: Any) -> None:
+        # Also called for pytest.exit(): only a real Ctrl-C stops the whole grading.
+        self.interrupted = isinstance(excinfo.value, KeyboardInterrupt)
 
     @staticmethod
     def exercise_of(item: Any) -> str:
@@ -93,6 +121,9 @@ class _GraderPlugin:
         # (source lines, an AST per frame) costs more than the checks themselves when
         # many fail. Set after collection, so a grader that fails to load keeps its trace.
         session.config.option.tbstyle = "no"
+        for item in session.items:
+            exercise = self.exercise_of(item)
+            self.collected[exercise] = self.collected.get(exercise, 0) + 1
 
     def submission_for(self, exercise: str) -> Submission:
         if exercise not in self.submissions:
@@ -100,7 +131,7 @@ class _GraderPlugin:
         return self.submissions[exercise]
 
     def fixtures(self) -> Any:
-        """The `submission` and `reference` fixtures, as a plugin object of their own.
+        """The `submission`, `reference` and `rng` fixtures, as a plugin object of their own.
 
         Built here rather than at import, so that pytest is imported only once the
         learner's worker has been started and is importing numpy in parallel.
@@ -117,6 +148,11 @@ class _GraderPlugin:
             @pytest.fixture
             def reference(self) -> Any:
                 return plugin._reference
+
+            @pytest.fixture
+            def rng(self, request: Any) -> Any:
+                return grader_rng(plugin.grader_seed, plugin.exercise_of(request.node),
+                                  request.node.name)
 
         return Fixtures()
 
@@ -165,13 +201,18 @@ def _clean_pytest_env() -> Any:
 
 
 def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, reference: Any,
-                timeout: float) -> dict[str, _Outcome]:
-    """Run the graders of `exercises` in this process; return their checks per exercise."""
+                timeout: float, grader_seed: int | None = None) -> dict[str, _Outcome]:
+    """Run the graders of `exercises` in this process; return their checks per exercise.
+
+    `grader_seed` seeds the checks' random inputs (the `rng` fixture); None draws a
+    fresh one.
+    """
     paths = [topic.grader_path(e.id) for e in exercises]
     for p in paths:
         if not p.is_file():
             raise ContentError(f"The grader {display_path(p)} does not exist.")
-    plugin = _GraderPlugin(sandbox, reference, timeout)
+    plugin = _GraderPlugin(sandbox, reference, timeout,
+                           new_grader_seed() if grader_seed is None else grader_seed)
     args = [*map(str, paths), "-c", str(GRADER_INI), "--rootdir", str(paths[0].parent),
             "--confcutdir", str(paths[0].parent), "--import-mode=importlib", "--assert=plain",
             "--capture=sys", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:stepwise",
@@ -183,13 +224,27 @@ def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, r
             "-p", "no:faulthandler", "-p", "no:debugging"]
     import pytest
 
+    import sys
+
+    for p in paths:  # pytest names a grader by its file name: another course's is not this one
+        cached = sys.modules.get(p.stem)
+        if cached is not None and Path(getattr(cached, "__file__", "") or "") != p:
+            del sys.modules[p.stem]
     with _clean_pytest_env():
-        pytest.main(args, plugins=[plugin, plugin.fixtures()])
+        code = pytest.main(args, plugins=[plugin, plugin.fixtures()])
+    if plugin.interrupted:
+        raise KeyboardInterrupt  # Ctrl-C: nothing half-graded is reported or recorded
     if plugin.collect_errors:
         raise ContentError("A grader failed to load:\n" + "\n".join(plugin.collect_errors))
+    finished = code in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     for e in exercises:
-        if e.id not in plugin.outcomes:
+        outcome = plugin.outcomes.setdefault(e.id, _Outcome())
+        if not plugin.collected.get(e.id):
             raise ContentError(f"The grader {display_path(topic.grader_path(e.id))} has no checks.")
+        # A session that stopped early has checks that never ran: never a pass.
+        if not finished or len(outcome.checks) < plugin.collected[e.id]:
+            outcome.incomplete = f"pytest stopped after {len(outcome.checks)} of " \
+                                 f"{plugin.collected[e.id]} checks (exit code {int(code)})"
     return plugin.outcomes
 
 
@@ -316,6 +371,8 @@ def diagnose(topic: Topic, exercise: CodeExercise, submission: Submission,
 
 
 def _status(outcome: _Outcome) -> str:
+    if outcome.incomplete:
+        return "error"
     failures = [f for f in outcome.failures if f is not None]
     if not failures:
         return "passed"
@@ -345,6 +402,9 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
             lines.append(f"{exercise.function} did not finish within {timeout:g} seconds "
                          "(an infinite loop, or a very slow computation?). "
                          "The other exercises were still graded.")
+    elif status == "error" and outcome.incomplete:
+        lines.append(f"Grading of {exercise.function} did not finish ({outcome.incomplete}), "
+                     "so no check counts. Grade it again.")
     elif status == "error":
         first = failed[0][1]
         lines.append(f"{exercise.function} raised an exception:")
@@ -389,25 +449,39 @@ def blocked_paths(topic: Topic) -> list[Path]:
     return [topic.root / "solutions", topic.root / "grader"]
 
 
+def new_sandbox(topic: Topic, module_path: Path,
+                settings: SandboxSettings | None = None) -> Sandbox:
+    """A worker for the learner's module that can read none of the topic's content."""
+    settings = settings or SandboxSettings()
+    settings = replace(settings, hidden=(*settings.hidden, topic.root))
+    return Sandbox(module_path, settings, blocked=blocked_paths(topic))
+
+
 def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *,
                timeout: float = DEFAULT_TIMEOUT, sandbox: Sandbox | None = None,
-               reference: Any = None) -> list[ExerciseResult]:
-    """Grade the code exercises of `topic` against the learner's module file."""
+               reference: Any = None,
+               settings: SandboxSettings | None = None,
+               grader_seed: int | None = None) -> list[ExerciseResult]:
+    """Grade the code exercises of `topic` against the learner's module file.
+
+    `grader_seed` seeds the graders' random inputs; None draws a fresh one.
+    """
     if not exercises:
         return []
     syntax_check(module_path)
     own_sandbox = sandbox is None
-    sandbox = sandbox or Sandbox(module_path, blocked=blocked_paths(topic))
+    sandbox = sandbox or new_sandbox(topic, module_path, settings)
     sandbox.start()  # the worker imports numpy while this process imports pytest
     try:
         reference = reference or load_reference(topic)
-        outcomes = run_graders(topic, exercises, sandbox, reference, timeout)
+        outcomes = run_graders(topic, exercises, sandbox, reference, timeout, grader_seed)
         results = []
         for e in exercises:
             outcome = outcomes[e.id]
             status = _status(outcome)
-            total = sum(c.points for c in outcome.checks)
-            passed = sum(c.points for c in outcome.checks if c.passed)
+            total = sum(c.points for c in outcome.checks) or 1.0
+            passed = 0.0 if outcome.incomplete else sum(c.points for c in outcome.checks
+                                                        if c.passed)
             diagnosis = None
             if status in ("failed", "error"):
                 sub = Submission(sandbox, timeout)
@@ -430,33 +504,55 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
 
 def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any], seed: int,
                 only: str | None = None, timeout: float = DEFAULT_TIMEOUT,
-                sandbox: Sandbox | None = None) -> TopicResult:
+                sandbox: Sandbox | None = None,
+                settings: SandboxSettings | None = None,
+                grader_seed: int | None = None) -> TopicResult:
     """Grade a module file and answers for `topic`; `only` restricts to one exercise id.
 
-    `sandbox`, when given, is a worker already started on `module_path`.
+    `sandbox`, when given, is a worker already started on `module_path`; else
+    one is made with `settings`. The result carries the worker's isolation report,
+    and the grader seed of the code checks' random inputs (`grader_seed`, or a fresh
+    one; None when no code exercise was graded).
     """
     from normquiz.questions import generate, grade_choice, grade_numeric
 
     selected = [topic.exercise(only)] if only else topic.exercises
     code = [e for e in selected if isinstance(e, CodeExercise)]
     results: dict[str, ExerciseResult] = {}
+    isolation = None
     if code:
         assert module_path is not None
-        for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox):
-            results[r.id] = r
+        if grader_seed is None:
+            grader_seed = new_grader_seed()
+        syntax_check(module_path)
+        own_sandbox = sandbox is None
+        sandbox = sandbox or new_sandbox(topic, module_path, settings)
+        try:
+            for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox,
+                                grader_seed=grader_seed):
+                results[r.id] = r
+            isolation = sandbox.isolation
+        finally:
+            if own_sandbox:
+                sandbox.stop()
     for q in selected:
         if isinstance(q, NumericQuestion):
             results[q.id] = grade_numeric(q, generate(topic, q, seed), answers.get(q.id))
         elif isinstance(q, ChoiceQuestion):
             results[q.id] = grade_choice(q, answers.get(q.id))
     return TopicResult(topic.slug, [results[e.id] for e in selected],
-                       display_path(module_path) if code and module_path else None, seed)
+                       display_path(module_path) if code and module_path else None, seed,
+                       sandbox=isolation, grader_seed=grader_seed if code else None)
 
 
 def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = None,
-                    module_path: Path | None = None,
-                    timeout: float = DEFAULT_TIMEOUT) -> TopicResult:
-    """Grade a learner's workspace and record the progress in its state file."""
+                    module_path: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+                    settings: SandboxSettings | None = None,
+                    grader_seed: int | None = None) -> TopicResult:
+    """Grade a learner's workspace and record the progress in its state file.
+
+    `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
+    """
     topic = catalog.topic(workspace.topic)
     if only is not None:
         topic.exercise(only)  # an unknown id is a usage error, before any work
@@ -471,11 +567,12 @@ def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = N
         syntax_check(module)
         # Started first: the worker imports numpy while this process reads the answers
         # and imports pytest.
-        sandbox = Sandbox(module, blocked=blocked_paths(topic))
+        sandbox = new_sandbox(topic, module, settings)
         sandbox.start()
     try:
         answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
-        result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox)
+        result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox,
+                             settings, grader_seed=grader_seed)
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -152,9 +152,17 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
     """Check a notebook's tags and turn it into a module source and answers."""
     import nbformat
 
+    from normquiz.learnerfiles import NOTEBOOK_CAP, decode, read_bytes
+
     where = path.name
+    raw = read_bytes(path, NOTEBOOK_CAP, where, (
+        "Clear the cells' outputs (in Jupyter: Edit → Clear Outputs of All Cells, or "
+        "'jupyter nbconvert --clear-output --inplace') and save it, then grade again."),
+        "Save your notebook from Jupyter under that name, then grade again.")
+    text = decode(raw, where, "A notebook is UTF-8 JSON: open it in Jupyter and save it "
+                  "again (or retype the character at that place), then grade again.")
     try:
-        notebook = nbformat.read(str(path), as_version=4)
+        notebook = nbformat.reads(text, as_version=4)
     except Exception as e:  # nbformat raises several unrelated types for a bad file
         raise WorkspaceError(f"{where} is not a readable notebook: {e}.") from None
     cells = notebook.get("cells", [])
@@ -225,8 +233,12 @@ def _read_answer(text: str, answer_id: str, cell: str, where: str) -> Any:
 
 
 def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
-                   timeout: float | None = None) -> Any:
-    """Grade a notebook exactly as a .py workspace: its kept code and its answer cells."""
+                   timeout: float | None = None, grader_seed: int | None = None,
+                   settings: Any = None) -> Any:
+    """Grade a notebook exactly as a .py workspace: its kept code and its answer cells.
+
+    `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
+    """
     from normquiz.grading import grade_topic, syntax_check
     from normquiz.questions import check_answer_type, generate
     from normquiz.sandbox import DEFAULT_TIMEOUT
@@ -247,7 +259,8 @@ def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
             place = submission.where(int(line.group(1))) if line else ""
             raise WorkspaceError(f"{path.name}, {place}: {str(e).split(': ', 1)[-1]}") from None
         result = grade_topic(topic, module, submission.answers, seed, only,
-                             timeout or DEFAULT_TIMEOUT)
+                             timeout or DEFAULT_TIMEOUT, grader_seed=grader_seed,
+                             settings=settings)
     result.graded_file = path.name
     for e in result.exercises:
         e.feedback = re.sub(rf'File "{re.escape(module.name)}", line (\d+)',
@@ -330,8 +343,11 @@ class CheckReport:
 
 
 def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = None,
-          path: Path | str | None = None) -> CheckReport:
-    """Grade the functions and answers as currently defined in the running kernel."""
+          path: Path | str | None = None, grader_seed: int | None = None) -> CheckReport:
+    """Grade the functions and answers as currently defined in the running kernel.
+
+    `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
+    """
     import sys
 
     from normquiz.content import default_catalog
@@ -358,7 +374,7 @@ def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = Non
         module = Path(tmp) / str(topic.module or "kernel.py")
         module.write_text(module_from_namespace(namespace, question_ids), encoding="utf-8")
         result = grade_topic(topic, module if topic.module else None, answers, workspace.seed,
-                             exercise_id)
+                             exercise_id, grader_seed=grader_seed)
     for i, e in enumerate(result.exercises):
         if e.id in invalid:
             result.exercises[i] = ExerciseResult(e.id, e.kind, e.title, "error", 0.0, e.max_score,

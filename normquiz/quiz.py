@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from normquiz.content import NumericQuestion, Topic
+from normquiz.learnerfiles import LearnerLoader
 from normquiz.questions import (
     answer_help,
     check_answer_type,
@@ -24,7 +25,7 @@ from normquiz.questions import (
     prompt_for,
 )
 from normquiz.report import ExerciseResult
-from normquiz.workspace import Workspace, record_answer
+from normquiz.workspace import Workspace, read_answers_file, record_answer
 
 
 class EndOfInput(Exception):
@@ -43,13 +44,17 @@ class QuizResult:
 
 
 def parse_answer(question: Any, text: str) -> Any:
-    """The typed answer as YAML would read it ('1.5', '[1, 2]', '1, 2', 'b')."""
+    """The typed answer as YAML would read it ('1.5', '[1, 2]', '1, 2', 'b').
+
+    Read as answers.yaml is: anchors and aliases (an alias bomb on one line) are
+    refused, and so is anything YAML cannot read; the text itself is the answer then.
+    """
     text = text.strip()
     if isinstance(question, NumericQuestion) and "," in text and not text.startswith("["):
         text = f"[{text}]"
     try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError:
+        return yaml.load(text, Loader=LearnerLoader)
+    except (yaml.YAMLError, RecursionError):
         return text
 
 
@@ -61,6 +66,8 @@ def run_quiz(topic: Topic, workspace: Workspace, ask: Callable[[str], str],
     line skips the question. KeyboardInterrupt propagates after the answers
     given so far have been saved.
     """
+    if workspace.answers_path.exists():  # a broken answers.yaml is an error before any question
+        read_answers_file(workspace.answers_path, topic.slug)
     questions = [q for q in topic.questions
                  if not (only_open and workspace.progress.get(q.id, {}).get("status") == "passed")]
     result = QuizResult()
@@ -86,7 +93,7 @@ def run_quiz(topic: Topic, workspace: Workspace, ask: Callable[[str], str],
             continue
         if isinstance(value, list) and generated is not None and generated.scalar:
             value = value[0]
-        record_answer(workspace.answers_path, q.id, value)
+        record_answer(workspace.answers_path, q.id, value, topic.slug)
         graded = grade_numeric(q, generated, value) if generated else grade_choice(q, value)
         result.results.append(graded)
         workspace.record([graded])

@@ -50,6 +50,11 @@ class TopicResult:
     exercises: list[ExerciseResult]
     graded_file: str | None = None
     seed: int | None = None
+    # The isolation layers of the worker that ran the learner's code (None: no code ran).
+    sandbox: dict[str, Any] | None = None
+    # The seed of the code checks' random inputs (None: no code exercise was graded);
+    # `normquiz grade --grader-seed N` replays them.
+    grader_seed: int | None = None
 
     @property
     def score(self) -> float:
@@ -77,11 +82,24 @@ class TopicResult:
             "max_score": self.max_score,
             "graded_file": self.graded_file,
             "seed": self.seed,
+            "grader_seed": self.grader_seed,
             "exercises": [e.to_json() for e in self.exercises],
+            "sandbox": sandbox_json(self.sandbox),
         }
 
     def json_text(self) -> str:
         return json.dumps(self.to_json(), indent=2, ensure_ascii=False)
+
+
+def sandbox_json(report: dict[str, Any] | None) -> dict[str, Any] | None:
+    """{"layers_in_force": [...], "complete": bool, "layers": {name: {in_force, detail}}}."""
+    if report is None:
+        return None
+    from normquiz.sandbox.isolation import LAYERS, missing
+
+    gaps = missing(report)
+    return {"layers_in_force": [n for n in LAYERS if n not in gaps], "complete": not gaps,
+            "layers": {n: report.get(n) for n in LAYERS}}
 
 
 def _points(x: float) -> str:

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from normquiz.content import Topic
-from normquiz.report import TopicResult
+from normquiz.report import TopicResult, sandbox_json
+from normquiz.sandbox.isolation import missing
 
 
 @dataclass
@@ -40,7 +41,7 @@ class LearnerResult:
             body = self.result.to_json()
         else:
             body = {"topic": topic.slug, "score": 0.0, "max_score": _max_score(topic),
-                    "graded_file": None, "seed": None, "exercises": []}
+                    "graded_file": None, "seed": None, "grader_seed": None, "exercises": []}
         return {"learner": self.learner, "status": self.status, "error": self.error,
                 "seconds": round(self.seconds, 3), **body}
 
@@ -66,6 +67,8 @@ class BatchResult:
     topic: Topic
     learners: list[LearnerResult]
     seconds: float = 0.0
+    isolation: dict[str, Any] | None = None  # what a worker of this run reported
+    unsandboxed: bool = False  # graded even though a layer was missing
 
     @property
     def graded(self) -> list[LearnerResult]:
@@ -126,6 +129,8 @@ class BatchResult:
                 "exercise_means": {k: round(v, 4) for k, v in self.exercise_means().items()},
                 "mistakes": [vars(m) for m in self.mistakes()],
             },
+            "sandbox": sandbox_json(self.isolation),
+            "unsandboxed": self.unsandboxed,
         }
 
     def write_json(self, path: Path) -> None:
@@ -164,6 +169,10 @@ class BatchResult:
         graded, errors = self.graded, self.errors
         lines = [f"{self.topic.slug}: {len(self.learners)} learners in {self.seconds:.1f} s "
                  f"({len(graded)} graded, {len(errors)} could not be graded)."]
+        gaps = missing(self.isolation) if self.isolation is not None else []
+        if gaps:
+            lines.append(f"Warning: graded without {', '.join(gaps)} (--unsandboxed): "
+                         "learners' code could have forged these grades.")
         if graded:
             lines += ["", f"Mean score per exercise ({len(graded)} graded learners)"]
             width = max(len(e.id) for e in self.topic.exercises)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from normquiz.content import (
     display_path,
     mistake_function_name,
 )
+from normquiz.report import ExerciseResult
 
 
 def reference_source(topic: Topic) -> str:
@@ -122,36 +124,66 @@ def _check_files(topic: Topic, report: TopicCheck) -> bool:
     return ok
 
 
-def _check_code(topic: Topic, exercise: CodeExercise, folder: Path, report: TopicCheck) -> None:
-    from normquiz.grading import grade_code
+GRADER_SEEDS = 3  # how many grader seeds (sets of random check inputs) `normquiz check` uses
 
+
+def grade_with_seeds(topic: Topic, exercise: CodeExercise, module: Path,
+                     grader_seeds: Sequence[int]) -> list[tuple[int, ExerciseResult]]:
+    """Grade `exercise` in `module` once per grader seed, all in one worker."""
+    from normquiz.grading import grade_code, new_sandbox
+
+    sandbox = new_sandbox(topic, module)
+    sandbox.start()
+    try:
+        return [(s, grade_code(topic, module, [exercise], sandbox=sandbox, grader_seed=s)[0])
+                for s in grader_seeds]
+    finally:
+        sandbox.stop()
+
+
+def _replay(seed: int) -> str:
+    return f"grader seed {seed}: 'normquiz grade --grader-seed {seed}' replays its inputs"
+
+
+def _check_code(topic: Topic, exercise: CodeExercise, folder: Path, report: TopicCheck,
+                grader_seeds: Sequence[int]) -> None:
+    """Under every grader seed: the reference passes, the stub scores 0, each mistake fails
+    and is diagnosed as itself."""
     where = f"{exercise.id}"
     module = write_submission(folder, topic, reference_source(topic))
-    [ref] = grade_code(topic, module, [exercise])
-    if ref.status != "passed":
-        failed = [f"✗ {c.name}\n{_indent(c.message)}" for c in ref.checks if not c.passed]
-        report.problems.append(f"{where}: the reference solution does not pass its grader:\n"
-                               + _indent("\n".join(failed) or ref.feedback))
-        return
+    for seed, ref in grade_with_seeds(topic, exercise, module, grader_seeds):
+        if ref.status != "passed":
+            failed = [f"✗ {c.name}\n{_indent(c.message)}" for c in ref.checks if not c.passed]
+            report.problems.append(f"{where}: the reference solution does not pass its grader "
+                                   f"({_replay(seed)}):\n"
+                                   + _indent("\n".join(failed) or ref.feedback))
+            return
     module.write_text(stub_source(topic), encoding="utf-8")
-    [stub] = grade_code(topic, module, [exercise])
-    if stub.score > 0:
-        report.problems.append(f"{where}: the blank stub scores {stub.score:g}; it must score 0 "
-                               "(does a check pass without the learner's code?).")
+    for seed, stub in grade_with_seeds(topic, exercise, module, grader_seeds):
+        if stub.score > 0:
+            report.problems.append(f"{where}: the blank stub scores {stub.score:g} (grader seed "
+                                   f"{seed}); it must score 0 (does a check pass without the "
+                                   "learner's code?).")
+            break
     before = len(report.problems)
     for m in exercise.mistakes:
         module.write_text(mistake_source(topic, exercise, m.id), encoding="utf-8")
-        [r] = grade_code(topic, module, [exercise])
-        if r.status == "passed":
-            report.problems.append(f"{where}: the mistake '{m.id}' passes every check; add a "
-                                   "check that catches it.")
-        elif r.mistakes != [m.id]:
-            seen = ", ".join(r.mistakes) or "nothing"
-            report.problems.append(f"{where}: the mistake '{m.id}' is diagnosed as {seen}; "
-                                   "adjust PROBES so it is diagnosed as itself and only itself.")
+        for seed, r in grade_with_seeds(topic, exercise, module, grader_seeds):
+            if r.status == "passed":
+                report.problems.append(f"{where}: the mistake '{m.id}' passes every check "
+                                       f"({_replay(seed)}); add a check that catches it "
+                                       "whatever the random inputs.")
+                break
+            if r.mistakes != [m.id]:
+                seen = ", ".join(r.mistakes) or "nothing"
+                report.problems.append(f"{where}: the mistake '{m.id}' is diagnosed as {seen}; "
+                                       "adjust PROBES so it is diagnosed as itself and only "
+                                       "itself.")
+                break
     if len(report.problems) == before:
         report.verified.append(f"{exercise.id}: reference passes, stub scores 0, "
-                               f"{len(exercise.mistakes)} mistake(s) diagnosed")
+                               f"{len(exercise.mistakes)} mistake(s) diagnosed, under "
+                               f"{len(grader_seeds)} grader seed(s)")
 
 
 def _check_numeric(topic: Topic, q: NumericQuestion, report: TopicCheck, seeds: int) -> None:
@@ -184,19 +216,27 @@ def _check_numeric(topic: Topic, q: NumericQuestion, report: TopicCheck, seeds: 
     report.verified.append(f"{q.id}: {seeds} seeds give finite, distinguishable answers")
 
 
-def check_topic(topic: Topic, seeds: int = 50) -> TopicCheck:
-    """Everything `normquiz check` verifies for one loaded topic."""
+def check_topic(topic: Topic, seeds: int = 50,
+                grader_seeds: Sequence[int] | None = None) -> TopicCheck:
+    """Everything `normquiz check` verifies for one loaded topic.
+
+    `seeds` numeric-question seeds; code is graded under `grader_seeds`, by default
+    GRADER_SEEDS fresh ones (learners get fresh ones too: every one must work).
+    """
     import tempfile
 
+    from normquiz.grading import new_grader_seed
     from normquiz.questions import demonstrate
 
+    if grader_seeds is None:
+        grader_seeds = [new_grader_seed() for _ in range(GRADER_SEEDS)]
     report = TopicCheck(topic.slug)
     report.problems += _todos(topic)
     if not _check_files(topic, report):
         return report
     with tempfile.TemporaryDirectory(prefix="normquiz-check-") as tmp:
         for e in topic.code_exercises:
-            _check_code(topic, e, Path(tmp), report)
+            _check_code(topic, e, Path(tmp), report, grader_seeds)
     for q in topic.questions:
         if isinstance(q, NumericQuestion):
             _check_numeric(topic, q, report, seeds)
@@ -210,7 +250,8 @@ def check_topic(topic: Topic, seeds: int = 50) -> TopicCheck:
     return report
 
 
-def check_content(root: Path | None = None, seeds: int = 50) -> list[TopicCheck]:
+def check_content(root: Path | None = None, seeds: int = 50,
+                  grader_seeds: Sequence[int] | None = None) -> list[TopicCheck]:
     """Check every topic of a content folder (default: the shipped content)."""
     from normquiz.content import Catalog, builtin_root
 
@@ -226,7 +267,7 @@ def check_content(root: Path | None = None, seeds: int = 50) -> list[TopicCheck]
         except ContentError as e:
             reports.append(TopicCheck(slug, str(e).splitlines()))
             continue
-        reports.append(check_topic(topic, seeds))
+        reports.append(check_topic(topic, seeds, grader_seeds))
     return reports
 
 

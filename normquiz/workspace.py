@@ -28,11 +28,30 @@ from normquiz.content import (
     parse_yaml,
 )
 from normquiz.errors import NormquizError, WorkspaceError, did_you_mean
+from normquiz.learnerfiles import (
+    ANSWERS_CAP,
+    NOTEBOOK_CAP,
+    SEED_MAX,
+    STATE_CAP,
+    decode,
+    read_bytes,
+    read_text,
+    state_problem,
+)
 
 STATE_FILE = ".normquiz.json"
 ANSWERS_FILE = "answers.yaml"
 README_FILE = "README.md"
-_SEED_LINE = re.compile(r"^# normquiz seed: (\d+)\s*$", re.MULTILINE)
+_SEED_LINE = re.compile(r"^# normquiz seed: (\d{1,19})\s*$", re.MULTILINE)
+_SLUG = re.compile(r"[a-z][a-z0-9_]{0,47}")
+BROKEN_SUFFIX = ".broken"
+
+
+def broken_state_advice(slug: str) -> str:
+    """What to do about a broken state file (the end of every message about one)."""
+    return (f"Fix it, or run 'normquiz start {slug} . --force' in that folder: it keeps the "
+            f"broken file as {STATE_FILE}{BROKEN_SUFFIX} and writes a fresh one; your code "
+            "and answers are kept.")
 
 
 @dataclass
@@ -78,26 +97,32 @@ class Workspace:
 
     @classmethod
     def load(cls, path: Path) -> Workspace:
+        """The workspace in `path` from its state file, every field checked.
+
+        A state file that is not what normquiz writes is a WorkspaceError naming
+        the file and the problem; it is never changed or replaced here.
+        """
         state = path / STATE_FILE
         where = display_path(state)
-        repair = ("Fix it, or delete it and run 'normquiz start TOPIC . --force' in that folder "
-                  "to recreate it; your code and answers are kept.")
+        repair = broken_state_advice("TOPIC")
+        text = read_text(state, STATE_CAP, where, repair)
         try:
-            data = json.loads(state.read_text(encoding="utf-8"))
+            data = json.loads(text)
         except json.JSONDecodeError as e:
             raise WorkspaceError(f"{where}, line {e.lineno}: the state file is corrupted "
                                  f"({e.msg}). {repair}") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise WorkspaceError(f"{where} cannot be read ({e}). {repair}") from None
-        ok = (isinstance(data, dict) and isinstance(data.get("topic"), str)
-              and type(data.get("seed")) is int
-              and isinstance(data.get("hints_shown", {}), dict)
-              and isinstance(data.get("progress", {}), dict))
-        if not ok:
-            raise WorkspaceError(f"{where}: the state file is corrupted (it needs a 'topic' "
-                                 f"string and a 'seed' integer). {repair}")
-        hints = {k: v for k, v in data.get("hints_shown", {}).items() if type(v) is int}
-        return cls(path, data["topic"], data["seed"], hints, data.get("progress", {}))
+        except (ValueError, RecursionError) as e:  # a 5000-digit number, [[[[...
+            problem = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise WorkspaceError(f"{where}: the state file is corrupted ({problem}). "
+                                 f"{repair}") from None
+        problem = state_problem(data)
+        if problem:
+            topic = data.get("topic") if isinstance(data, dict) else None
+            advice = broken_state_advice(topic if isinstance(topic, str)
+                                         and _SLUG.fullmatch(topic) else "TOPIC")
+            raise WorkspaceError(f"{where}: the state file is corrupted: {problem}. {advice}")
+        return cls(path, data["topic"], data["seed"], dict(data.get("hints_shown", {})),
+                   dict(data.get("progress", {})))
 
     @classmethod
     def find(cls, start: Path | None = None) -> Workspace:
@@ -123,10 +148,7 @@ class Workspace:
         if not path.exists():
             raise WorkspaceError(f"{where} is missing. Run 'normquiz start {topic.slug} . --force' "
                                  "to recreate it (your other files are kept).")
-        try:
-            data, node = parse_yaml(path.read_text(encoding="utf-8"), where)
-        except NormquizError as e:
-            raise WorkspaceError(str(e)) from None
+        _, data, node = read_answers_file(path, topic.slug)
         data = {} if data is None else data
         if not isinstance(data, dict):
             raise WorkspaceError(f"{where}: expected 'question_id: answer' lines, got "
@@ -143,6 +165,7 @@ class Workspace:
                 question, NumericQuestion) else None
             problem = check_answer_type(question, value, generated)
             if problem:
+                problem = problem if len(problem) <= 500 else problem[:500] + " …"
                 # The line of the key: the value's own line can be a nested item.
                 line = line_of(node, (key,)) if node is not None else None
                 raise WorkspaceError(f"{where}, line {line}, '{key}': {problem}.")
@@ -217,19 +240,28 @@ def latest_work(folder: Path, topic: Topic) -> Path | None:
 
 
 def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
-    """The seed a workspace's files recorded, when its state file is gone."""
-    if notebook is not None:
+    """The seed a workspace's files recorded, when its state file is gone.
+
+    Files that cannot be read (too big, not UTF-8, not JSON) record nothing
+    here: each is reported when it is graded.
+    """
+    if notebook is not None and notebook.is_file():
         try:
-            meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+            meta = json.loads(read_bytes(notebook, NOTEBOOK_CAP, notebook.name, "")
+                              .decode("utf-8")).get("metadata", {})
             seed = meta.get("normquiz", {}).get("seed")
-            if type(seed) is int:
+            if type(seed) is int and 0 <= seed <= SEED_MAX:
                 return seed
-        except (OSError, ValueError, AttributeError):
+        except (WorkspaceError, ValueError, AttributeError, RecursionError):
             pass  # an unreadable notebook is reported when it is graded
     answers = folder / ANSWERS_FILE
     if answers.is_file():
-        found = _SEED_LINE.search(answers.read_text(encoding="utf-8", errors="replace"))
-        if found:
+        try:
+            text = read_bytes(answers, ANSWERS_CAP, ANSWERS_FILE, "").decode("utf-8", "replace")
+        except WorkspaceError:
+            return None  # reported when answers.yaml is graded
+        found = _SEED_LINE.search(text)
+        if found and int(found.group(1)) <= SEED_MAX:
             return int(found.group(1))
     return None
 
@@ -239,6 +271,19 @@ class StartResult:
     workspace: Workspace
     written: list[str]
     kept: list[str]
+    # (file, the name it was kept under, why): a broken state file set aside, not lost.
+    set_aside: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def _set_aside(file: Path) -> Path:
+    """Rename `file` to a free `<name>.broken[-N]` beside it; the new name."""
+    for n in range(1, 1000):
+        target = file.with_name(file.name + BROKEN_SUFFIX + (f"-{n}" if n > 1 else ""))
+        if not os.path.lexists(target):
+            os.rename(file, target)
+            return target
+    raise WorkspaceError(f"{display_path(file)} cannot be set aside: too many "
+                         f"{file.name}{BROKEN_SUFFIX}-N files. Delete some.")
 
 
 def _is_empty_dir(path: Path) -> bool:
@@ -260,13 +305,19 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
             f"{display_path(path)} already exists and is not empty; nothing was changed. "
             f"To add any missing files without touching yours, run "
             f"'normquiz start {slug} {display_path(path)} --force'.")
+    if seed is not None and not 0 <= seed <= SEED_MAX:
+        raise WorkspaceError(f"--seed must be a whole number from 0 to {SEED_MAX}, not {seed}.")
     path.mkdir(parents=True, exist_ok=True)
     workspace = None
-    if (path / STATE_FILE).exists():
+    set_aside: list[tuple[str, str, str]] = []
+    if os.path.lexists(path / STATE_FILE):
         try:
             workspace = Workspace.load(path)
-        except WorkspaceError:
-            pass  # corrupted: recreated below, keeping the seed if answers.yaml has it
+        except WorkspaceError as e:
+            # Broken: kept under another name (never overwritten), then recreated below,
+            # with the seed answers.yaml or the notebook recorded.
+            aside = _set_aside(path / STATE_FILE)
+            set_aside.append((STATE_FILE, aside.name, str(e).split(" Fix it,")[0].rstrip(".")))
         if workspace and workspace.topic != slug:
             raise WorkspaceError(
                 f"{display_path(path)} is a workspace for '{workspace.topic}', not '{slug}'. "
@@ -304,22 +355,44 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
     if not state_ok:
         workspace.save()
         written.append(STATE_FILE)
-    return StartResult(workspace, written, kept)
+    return StartResult(workspace, written, kept, set_aside)
 
 
-def record_answer(path: Path, question_id: str, value: Any) -> None:
+def read_answers_file(path: Path, slug: str = "TOPIC") -> tuple[str, Any, Any]:
+    """(text, data, YAML node) of a learner's answers.yaml, read safely.
+
+    Capped at ANSWERS_CAP, strict UTF-8, anchors and aliases refused: every
+    problem is one WorkspaceError naming the file (and line) and what to do.
+    """
+    where = display_path(path)
+    raw = read_bytes(path, ANSWERS_CAP, where, (
+        "Answers take a few KiB: keep your 'question_id: answer' lines and remove the "
+        f"rest, or rename the file, run 'normquiz start {slug} . --force' for a "
+        "fresh one and copy your answers into it."),
+        f"Make it a plain text file (or rename it and run 'normquiz start {slug} . --force' "
+        "for a fresh one).")
+    text = decode(raw, where, "Save it as UTF-8 in your editor (or retype the character "
+                  "at that place), then try again.")
+    try:
+        data, node = parse_yaml(text, where, learner=True)
+    except NormquizError as e:
+        raise WorkspaceError(str(e)) from None
+    return text, data, node
+
+
+def record_answer(path: Path, question_id: str, value: Any, slug: str = "TOPIC") -> None:
     """Set `question_id: value` in answers.yaml, keeping every comment and other answer.
 
     The key's lines are replaced in place (or appended when missing), and the
-    file is written atomically, so an interrupted quiz never loses answers.
+    file is written atomically, so an interrupted quiz never loses answers. An
+    answers.yaml that cannot be read safely is a WorkspaceError, and is left as it is.
     """
     import yaml
 
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    text, _, node = read_answers_file(path, slug) if path.exists() else ("", None, None)
     lines = text.splitlines(keepends=True)
     flow = yaml.safe_dump({question_id: value}, default_flow_style=True, width=10**6).strip()
     new_line = flow[1:-1].strip() + "\n"  # "{id: value}" -> "id: value"
-    node = yaml.compose(text, Loader=yaml.SafeLoader) if text.strip() else None
     span = None
     if isinstance(node, yaml.MappingNode):
         for key, val in node.value:

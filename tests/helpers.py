@@ -32,3 +32,7 @@ def unverified(text: str, values: Iterable, pattern: str = FOUR_DECIMALS) -> lis
     quoted = set(re.findall(pattern, text))
     return sorted(q for q in quoted
                   if not any(f"{v:.{len(q.split('.')[1])}f}" == q for v in known))
+
+# Fixed grader seeds (the checks' random inputs) under which the tests grade every
+# reference, stub and mistake; learners get a fresh seed on every run.
+GRADER_SEEDS = (0, 1, 7_654_321, 2**31 + 11, 2**32 - 1)

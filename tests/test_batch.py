@@ -21,11 +21,11 @@ import yaml
 from click.testing import CliRunner
 from helpers import COURSE
 
-from normquiz import batch, forkserver
+from normquiz import batch
 from normquiz.cli import cli
 from normquiz.content import Catalog, default_catalog
 from normquiz.grading import grade_topic
-from normquiz.sandbox import Sandbox
+from normquiz.sandbox import Sandbox, SandboxSettings, forkserver
 from normquiz.selfcheck import reference_source
 
 CATALOG = default_catalog()
@@ -59,8 +59,7 @@ def graded(tmp_path_factory):
     # Copies a classmate's work at import time: refused, so nothing of ann's is graded here.
     (root / "zoe").mkdir()
     (root / "zoe" / "layernorm.py").write_text(
-        "from pathlib import Path\n"
-        "exec((Path(__file__).parent.parent / 'ann' / 'layernorm.py').read_text())\n")
+        f"exec(open({str(root / 'ann' / 'layernorm.py')!r}).read())\n")
     before = {p: p.stat().st_mtime_ns for p in root.rglob("*")}
     out = tmp / "reports"
     cwd = os.getcwd()
@@ -227,31 +226,35 @@ def test_workers_are_forked_from_the_fork_server_with_the_same_limits(tmp_path, 
         return real_popen(args, **kwargs)
 
     monkeypatch.setattr(forkserver.subprocess, "Popen", popen)
-    forkserver.install()
+    server = forkserver.ForkServer()
+    settings = SandboxSettings(spawn=server.spawn)
     try:
         good = tmp_path / "good.py"
         good.write_text(reference_source(topic))
-        assert grade_topic(topic, good, {}, 0).exercises[0].status == "passed"
+        result = grade_topic(topic, good, {}, 0, settings=settings)
+        assert result.exercises[0].status == "passed"
+        assert result.sandbox["landlock"]["in_force"] and result.sandbox["seccomp"]["in_force"]
         sneaky = tmp_path / "toy.py"  # reads the reference: refused in a forked worker too
         solution = COURSE / "solutions" / "toy" / "toy.py"
         sneaky.write_text(reference_source(topic) + "\n\ndef center(x):\n"
                           f"    exec(open({str(solution)!r}).read(), {{}})\n    return x\n")
-        [center] = [e for e in grade_topic(topic, sneaky, {}, 0).exercises if e.id == "center"]
+        [center] = [e for e in grade_topic(topic, sneaky, {}, 0, settings=settings).exercises
+                    if e.id == "center"]
         assert center.status == "error" and "not allowed" in center.feedback
     finally:
-        forkserver.uninstall()
-    assert not any("normquiz._worker" in a for args in started for a in args), started
+        server.stop()
+    assert not any("normquiz.sandbox.worker" in a for args in started for a in args), started
 
 
 def test_forked_workers_do_not_share_random_state(tmp_path):
     module = tmp_path / "rand.py"
     module.write_text("import numpy as np\n\ndef draw():\n    return float(np.random.rand())\n")
-    forkserver.install()
+    server = forkserver.ForkServer()
     try:
         draws = []
         for _ in range(2):
-            with Sandbox(module) as sandbox:
+            with Sandbox(module, SandboxSettings(spawn=server.spawn)) as sandbox:
                 draws.append(sandbox.call("draw", (), {}, 10).value)
     finally:
-        forkserver.uninstall()
+        server.stop()
     assert draws[0] != draws[1]

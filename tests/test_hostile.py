@@ -34,7 +34,7 @@ HOSTILE = {
         import numpy as np
         np.allclose = lambda *a, **k: True
         np.array_equal = lambda *a, **k: True
-        np.testing.assert_allclose = lambda *a, **k: None
+        np.isclose = lambda *a, **k: True
         def center(x):
             return x + 1
         """)),

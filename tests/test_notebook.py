@@ -82,14 +82,17 @@ UNBIASED = ("def layernorm_forward(x, gain, bias, eps=1e-5):\n"
 
 def test_run_order_and_saved_outputs_do_not_matter(tmp_path):
     notebook = fill(build_notebook(LAYERNORM, SEED), LAYERNORM, {"layernorm_forward": UNBIASED})
-    plain = grade_notebook(write(tmp_path, notebook, "a.ipynb"), LAYERNORM, SEED).to_json()
+    # One grader seed for both gradings: the same random check inputs, so the same messages.
+    plain = grade_notebook(write(tmp_path, notebook, "a.ipynb"), LAYERNORM, SEED,
+                           grader_seed=5).to_json()
     for n, cell in enumerate(reversed(notebook.cells)):  # "run" bottom-up, with fake outputs
         if cell.cell_type == "code":
             cell.execution_count = n + 1
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout",
                                                    text="✓ all checks passed\n")]
     notebook.cells[2].source += "\n\nprint('scratch')\nlayernorm_forward(None, None, None)\n"
-    shuffled = grade_notebook(write(tmp_path, notebook, "b.ipynb"), LAYERNORM, SEED).to_json()
+    shuffled = grade_notebook(write(tmp_path, notebook, "b.ipynb"), LAYERNORM, SEED,
+                              grader_seed=5).to_json()
     for result in (plain, shuffled):
         result.pop("graded_file")
     assert plain == shuffled
@@ -99,12 +102,12 @@ def test_run_order_and_saved_outputs_do_not_matter(tmp_path):
 def test_notebook_and_module_grade_the_same(tmp_path):
     notebook = fill(build_notebook(LAYERNORM, SEED), LAYERNORM, {"layernorm_forward": UNBIASED})
     path = write(tmp_path, notebook)
-    from_notebook = grade_notebook(path, LAYERNORM, SEED)
+    from_notebook = grade_notebook(path, LAYERNORM, SEED, grader_seed=5)
     module = tmp_path / "layernorm.py"
     module.write_text(read_notebook(path, LAYERNORM).source)
     from normquiz.grading import grade_code
 
-    from_module = grade_code(LAYERNORM, module, LAYERNORM.code_exercises)
+    from_module = grade_code(LAYERNORM, module, LAYERNORM.code_exercises, grader_seed=5)
     assert [(e.status, e.score, e.mistakes) for e in from_notebook.exercises[:3]] == [
         (e.status, e.score, e.mistakes) for e in from_module]
 

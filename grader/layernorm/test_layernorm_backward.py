@@ -14,9 +14,8 @@ NAME = "layernorm_backward"
 PARTS = ("dx", "dgain", "dbias")
 
 
-def _case(seed, shape, eps):
+def _case(rng, shape, eps):
     # N != H everywhere, so gradients summed over the wrong axis have the wrong shape.
-    rng = np.random.default_rng(seed)
     x = rng.normal(0.5, 2.0, size=shape)
     dy = rng.normal(0.0, 1.0, size=shape)
     gain = rng.uniform(0.5, 2.0, size=shape[-1])
@@ -40,37 +39,37 @@ def _expect_gradient(got, loss, at, call, what):
 
 
 @pytest.mark.points(2)
-def test_random_batch(submission, reference):
+def test_random_batch(submission, reference, rng):
     """A random batch of 4 cases with 6 units each"""
-    dy, x, gain, _, eps = _case(10, (4, 6), 1e-5)
+    dy, x, gain, _, eps = _case(rng, (4, 6), 1e-5)
     expect_match(submission, reference, NAME, dy, x, gain, eps=eps, names=PARTS)
 
 
 @pytest.mark.points(1)
-def test_sequence_batch(submission, reference):
+def test_sequence_batch(submission, reference, rng):
     """A batch of sequences, shape (N, T, H) = (2, 3, 4)"""
-    dy, x, gain, _, eps = _case(11, (2, 3, 4), 1e-5)
+    dy, x, gain, _, eps = _case(rng, (2, 3, 4), 1e-5)
     expect_match(submission, reference, NAME, dy, x, gain, eps=eps, names=PARTS)
 
 
 @pytest.mark.points(1)
-def test_batch_of_one(submission, reference):
+def test_batch_of_one(submission, reference, rng):
     """A batch with a single case (N = 1)"""
-    dy, x, gain, _, eps = _case(12, (1, 5), 1e-5)
+    dy, x, gain, _, eps = _case(rng, (1, 5), 1e-5)
     expect_match(submission, reference, NAME, dy, x, gain, eps=eps, names=PARTS)
 
 
 @pytest.mark.points(1)
-def test_large_eps(submission, reference):
+def test_large_eps(submission, reference, rng):
     """eps = 0.25, with a different gain for each unit"""
-    dy, x, gain, _, eps = _case(13, (3, 4), 0.25)
+    dy, x, gain, _, eps = _case(rng, (3, 4), 0.25)
     expect_match(submission, reference, NAME, dy, x, gain, eps=eps, names=PARTS)
 
 
 @pytest.mark.points(2)
-def test_dx_matches_numerical_gradient(submission, reference):
+def test_dx_matches_numerical_gradient(submission, reference, rng):
     """dx agrees with a finite-difference gradient"""
-    dy, x, gain, bias, eps = _case(14, (3, 5), 0.1)
+    dy, x, gain, bias, eps = _case(rng, (3, 5), 0.1)
     call = f"{NAME}(dy, x, gain, eps={eps}) with x of shape {x.shape}"
     dx = _learner_grads(submission, dy, x, gain, eps, call)[0]
 
@@ -81,9 +80,9 @@ def test_dx_matches_numerical_gradient(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_param_grads_match_numerical_gradient(submission, reference):
+def test_param_grads_match_numerical_gradient(submission, reference, rng):
     """dgain and dbias agree with finite-difference gradients"""
-    dy, x, gain, bias, eps = _case(15, (3, 5), 0.1)
+    dy, x, gain, bias, eps = _case(rng, (3, 5), 0.1)
     call = f"{NAME}(dy, x, gain, eps={eps}) with x of shape {x.shape}"
     _, dgain, dbias = _learner_grads(submission, dy, x, gain, eps, call)
 
@@ -98,9 +97,9 @@ def test_param_grads_match_numerical_gradient(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_dx_rows_sum_to_zero(submission, reference):
+def test_dx_rows_sum_to_zero(submission, reference, rng):
     """Each case's row of dx sums to 0"""
-    dy, x, gain, _, eps = _case(16, (4, 5), 1e-5)
+    dy, x, gain, _, eps = _case(rng, (4, 5), 1e-5)
     call = f"{NAME}(dy, x, gain, eps={eps}) with x of shape {x.shape}"
     dx = np.asarray(_learner_grads(submission, dy, x, gain, eps, call)[0], dtype=np.float64)
     assert dx.shape == x.shape, f"{call}\n  returned dx of shape {dx.shape}; expected {x.shape}."
@@ -113,7 +112,7 @@ def test_dx_rows_sum_to_zero(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_inputs_unchanged(submission, reference):
+def test_inputs_unchanged(submission, reference, rng):
     """Right gradients, with dy, x and gain left unchanged"""
-    dy, x, gain, _, eps = _case(17, (3, 4), 1e-5)
+    dy, x, gain, _, eps = _case(rng, (3, 4), 1e-5)
     expect_inputs_unchanged(submission, reference, NAME, dy, x, gain, eps)

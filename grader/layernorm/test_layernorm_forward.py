@@ -14,18 +14,16 @@ def _gain_bias(rng, h):
 
 
 @pytest.mark.points(2)
-def test_random_batch(submission, reference):
+def test_random_batch(submission, reference, rng):
     """A random batch of 4 cases with 6 units each"""
-    rng = np.random.default_rng(0)
     x = rng.normal(1.0, 3.0, size=(4, 6))
     gain, bias = _gain_bias(rng, 6)
     expect_match(submission, reference, NAME, x, gain, bias)
 
 
 @pytest.mark.points(2)
-def test_sequence_batch(submission, reference):
+def test_sequence_batch(submission, reference, rng):
     """A batch of sequences, shape (N, T, H) = (2, 3, 5): one mean and std per case and step"""
-    rng = np.random.default_rng(1)
     x = rng.normal(0.0, 2.0, size=(2, 3, 5))
     x[1, 2] += 10.0  # one time step on its own offset
     gain, bias = _gain_bias(rng, 5)
@@ -33,18 +31,16 @@ def test_sequence_batch(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_batch_of_one(submission, reference):
+def test_batch_of_one(submission, reference, rng):
     """A batch with a single case (N = 1)"""
-    rng = np.random.default_rng(2)
     x = rng.normal(0.0, 1.0, size=(1, 7))
     gain, bias = _gain_bias(rng, 7)
     expect_match(submission, reference, NAME, x, gain, bias)
 
 
 @pytest.mark.points(1)
-def test_constant_case(submission, reference):
+def test_constant_case(submission, reference, rng):
     """A case whose summed inputs are all equal"""
-    rng = np.random.default_rng(3)
     x = rng.normal(0.0, 1.0, size=(3, 4))
     x[1] = 2.5
     gain, bias = _gain_bias(rng, 4)
@@ -56,18 +52,16 @@ def test_constant_case(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_large_offset(submission, reference):
+def test_large_offset(submission, reference, rng):
     """Summed inputs around 1e8 with a spread of about 1 (numerical stability)"""
-    rng = np.random.default_rng(4)
     x = 1e8 + rng.normal(0.0, 1.0, size=(3, 5))
     gain, bias = _gain_bias(rng, 5)
     expect_match(submission, reference, NAME, x, gain, bias)
 
 
 @pytest.mark.points(2)
-def test_large_eps(submission, reference):
+def test_large_eps(submission, reference, rng):
     """eps = 0.25, with a different gain and bias for each unit"""
-    rng = np.random.default_rng(5)
     x = rng.normal(0.0, 1.0, size=(4, 3))
     gain = np.array([2.0, 0.5, 1.5])
     bias = np.array([1.0, -2.0, 0.5])
@@ -75,8 +69,7 @@ def test_large_eps(submission, reference):
 
 
 @pytest.mark.points(1)
-def test_inputs_unchanged(submission, reference):
+def test_inputs_unchanged(submission, reference, rng):
     """Right output, with x, gain and bias left unchanged"""
-    rng = np.random.default_rng(6)
     args = (rng.normal(2.0, 1.0, size=(3, 4)), np.array([1.5, 0.5, 2.0, 1.0]), np.ones(4))
     expect_inputs_unchanged(submission, reference, NAME, *args, 0.1)

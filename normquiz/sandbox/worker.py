@@ -1,10 +1,15 @@
 """The learner's process: imports their module and answers call requests.
 
-Started by normquiz.sandbox as `python -I -m normquiz._worker CONFIG`. Nothing
-it sends is trusted: the grading process validates every value and decides
-every verdict. Limits set here (memory, file size, no subprocesses, no reading
-of solutions or graders) hold for the learner's code because audit hooks and
-rlimits cannot be undone from Python.
+Started by normquiz.sandbox.runner as `python -I -B -m normquiz.sandbox.worker
+CONFIG` (or forked from normquiz.sandbox.forkserver). Before a line of learner
+code runs, it applies the operating system's isolation layers
+(normquiz.sandbox.isolation) and reports which are in force. Nothing it
+sends afterwards is trusted: the grading process validates every value and
+decides every verdict.
+
+The audit hook installed last is not a wall (code in this process can undo
+it): it only turns an ordinary slip, such as opening the reference solution
+or writing outside the current folder, into a plain message.
 """
 
 from __future__ import annotations
@@ -13,7 +18,6 @@ import contextlib
 import io
 import json
 import os
-import resource
 import sys
 import traceback
 import types
@@ -21,57 +25,48 @@ from pathlib import Path
 
 import numpy as np
 
-from normquiz import codec
+from normquiz.sandbox import codec, isolation
 
 OUTPUT_LIMIT = 2000
 BLOCKED_EVENTS = ("os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
                   "os.forkpty", "subprocess.Popen", "ctypes.", "os.kill", "os.killpg",
-                  "socket.connect", "socket.bind", "socket.sendto")
+                  "socket.", "signal.pidfd_send_signal")
 # Events that change the file system: allowed only inside the worker's own folder.
 FILE_EVENTS = ("os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.chmod", "os.chown",
                "os.truncate", "os.link", "os.symlink", "os.utime", "shutil.")
 WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 
 
-def _limit_resources(memory_mb: int) -> None:
-    # Address space: what numpy already mapped, plus the learner's allowance.
-    with open("/proc/self/statm") as f:
-        used = int(f.read().split()[0]) * resource.getpagesize()
-    limit = used + memory_mb * 2**20
-    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (50 * 2**20, 50 * 2**20))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-
-
-def _install_audit_hook(blocked: list[str], readable: list[str], writable: str) -> None:
-    """Refuse reading the solutions, graders (and other learners' work), writing outside
-    the worker's own folder, and starting or signalling processes."""
+def _install_audit_hook(blocked: list[str], writable: str) -> None:
+    """Friendly messages for reading the solutions or graders, writing outside the
+    worker's own folder, and starting or signalling processes."""
 
     def folders(paths: list[str]) -> tuple[str, ...]:
         return tuple(os.path.join(os.path.realpath(p), "") for p in paths)
 
-    no_read, may_read, may_write = folders(blocked), folders(readable), folders([writable])
+    no_read, may_write = folders(blocked), folders([writable])
 
     def paths(args: tuple) -> list[str]:
-        return [os.path.realpath(os.fsdecode(a)) for a in args
+        return [os.path.join(os.path.realpath(os.fsdecode(a)), "") for a in args
                 if isinstance(a, (str, bytes, os.PathLike))]
 
     def hook(event: str, args: tuple) -> None:
         if event == "open" and args:
             for path in paths(args[:1]):
-                if path.startswith(no_read) and not path.startswith(may_read):
-                    raise PermissionError(f"normquiz: reading {path} is not allowed while grading")
+                if path.startswith(no_read):
+                    raise PermissionError(f"normquiz: reading {path[:-1]} is not allowed "
+                                          "while grading")
                 mode, flags = (args + (None, None))[1:3]
                 writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
                     isinstance(flags, int) and flags & WRITE_FLAGS)
                 if writes and not path.startswith(may_write):
-                    raise PermissionError(f"normquiz: writing {path} is not allowed while grading"
-                                          " (write in the current folder instead)")
+                    raise PermissionError(f"normquiz: writing {path[:-1]} is not allowed while "
+                                          "grading (write in the current folder instead)")
         elif event.startswith(FILE_EVENTS):
             outside = [p for p in paths(args) if not p.startswith(may_write)]
             if outside:
-                raise PermissionError(f"normquiz: '{event}' on {outside[0]} is not allowed "
-                                      "while grading")
+                raise PermissionError(f"normquiz: '{event}' on {outside[0][:-1]} is not "
+                                      "allowed while grading")
         elif event.startswith(BLOCKED_EVENTS):
             raise PermissionError(f"normquiz: '{event}' is not allowed while grading")
 
@@ -109,11 +104,17 @@ def main() -> None:
         while data:
             data = data[os.write(resp_fd, data):]
 
-    module_file = os.path.realpath(config["module"])
-    _limit_resources(config["memory_mb"])
-    _install_audit_hook(config["blocked"], config["readable"], config["writable"])
-    send({"hello": True})  # the worker itself is up; what follows is the learner's code
-    sys.path.insert(0, os.path.dirname(module_file))
+    module_file = os.path.join(config["folder"], config["name"] + ".py")
+    with open(module_file, "rb") as f:  # read before the walls go up, compiled after
+        source = f.read()
+    report = isolation.apply(config)
+    missing = isolation.missing(report)
+    if config.get("require_isolation") and missing:
+        send({"hello": True, "isolation": report, "refused": missing})
+        return
+    _install_audit_hook(config["blocked"], config["folder"])
+    send({"hello": True, "isolation": report})  # what follows is the learner's code
+    sys.path.insert(0, config["folder"])
     captured = io.StringIO()
     try:
         with contextlib.redirect_stdout(captured), contextlib.redirect_stderr(captured):
@@ -122,13 +123,12 @@ def main() -> None:
             module = types.ModuleType(config["name"])
             module.__file__ = module_file
             sys.modules[config["name"]] = module
-            with open(module_file, "rb") as f:
-                code = compile(f.read(), module_file, "exec", dont_inherit=True)
+            code = compile(source, module_file, "exec", dont_inherit=True)
             exec(code, module.__dict__)
     except BaseException as e:  # noqa: B036 - SystemExit and KeyboardInterrupt are learner errors too
         send({"import_error": _error(e, module_file)})
         return
-    send({"ready": sorted(k for k, v in vars(module).items() if callable(v))})
+    send({"ready": sorted(k for k, v in vars(module).items() if callable(v))[:1000]})
 
     for line in req:
         request = json.loads(line)

@@ -1,8 +1,11 @@
-"""Run a learner's module in a separate process and call its functions.
+"""Run a learner's module in a separate, isolated process and call its functions.
 
-Only plain data crosses back (normquiz.codec). A crash, an exit, a timeout or
-a memory blow-up ends the worker; the next call starts a fresh one, so one
-exercise's failure never spills into another's.
+The worker gets a private copy of the learner's module (and the .py files
+beside it) in a fresh temporary folder, which is all of the learner's files
+it can see. Only plain data crosses back (normquiz.sandbox.codec), bounded in
+bytes and in elements. A crash, an exit, a timeout or a memory blow-up ends
+the worker; the next call starts a fresh one, so one exercise's failure never
+spills into another's.
 """
 
 from __future__ import annotations
@@ -21,18 +24,41 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from normquiz.errors import NormquizError
+
 DEFAULT_TIMEOUT = 10.0  # seconds per exercise
 DEFAULT_MEMORY_MB = 1024
-MAX_MESSAGE = 256 * 2**20
+MAX_MESSAGE = 32 * 2**20  # bytes in one reply: a 2-million-element float64 array fits
+MAX_ELEMENTS = 100_000  # lists, dicts and items in one reply (arrays count as one)
+MAX_SIBLINGS = 50  # .py files beside the module copied for the learner's own imports
+MAX_SOURCE = 2 * 2**20
+UNSANDBOXED_ENV = "NORMQUIZ_UNSANDBOXED"
 
-# Starts a worker process; takes subprocess.Popen's arguments and returns an object with
-# .pid and .wait(). Batch grading swaps in normquiz.forkserver, which forks a warm process
-# instead of starting a new interpreter (and numpy) for every learner.
-spawn_worker: Callable[..., Any] = subprocess.Popen
 
-# Batch grading sets this to the folder that holds every learner's work: a worker may
-# then read, inside it, only its own learner's folder, so no learner can use another's.
-shared_root: Path | None = None
+@dataclass(frozen=True)
+class SandboxSettings:
+    """How workers are started and confined; passed in, never set from outside as globals.
+
+    - hidden: folders learner code must never read (content, other learners' work);
+      normquiz's own package is always hidden.
+    - require_isolation: refuse to run learner code unless every layer is in force
+      (class grading and the Gradescope autograder, whose grades others rely on).
+    - spawn: starts a worker, with subprocess.Popen's signature (a fork server's spawn).
+    """
+
+    hidden: tuple[Path, ...] = ()
+    memory_mb: int = DEFAULT_MEMORY_MB
+    cpu_seconds: int = 600
+    require_isolation: bool = False
+    spawn: Callable[..., Any] | None = None
+
+
+class IsolationMissing(NormquizError):
+    """A grading that needs every isolation layer found one missing."""
+
+
+def unsandboxed_allowed() -> bool:
+    return os.environ.get(UNSANDBOXED_ENV, "").strip().lower() in ("1", "yes", "true")
 
 
 class LearnerFailure(Exception):
@@ -80,46 +106,83 @@ class CallResult:
     output: str = ""
 
 
+def _learner_files(module: Path) -> dict[str, bytes]:
+    """The module's source and the .py files beside it: regular files only, never links."""
+    try:
+        files = {module.stem + ".py": module.read_bytes()[:MAX_SOURCE + 1]}
+    except OSError as e:
+        raise NormquizError(f"{module} cannot be read: {e.strerror}.") from None
+    try:
+        siblings = sorted(module.parent.glob("*.py"))[:MAX_SIBLINGS + 1]
+    except OSError:
+        siblings = []
+    for path in siblings:
+        if path.name in files or not path.stem.isidentifier():
+            continue
+        try:
+            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE:
+                continue
+            files[path.name] = path.read_bytes()
+        except OSError:
+            continue
+    return files
+
+
+def count_elements(data: bytes | bytearray) -> int:
+    """An upper bound of the containers and items a JSON reply would build."""
+    return data.count(b"[") + data.count(b"{") + data.count(b",")
+
+
 @dataclass
 class Sandbox:
     """A worker process for one learner module, restarted after any failure."""
 
     module_path: Path
-    blocked: list[Path] = field(default_factory=list)
-    memory_mb: int = DEFAULT_MEMORY_MB
-    _proc: subprocess.Popen | None = None
+    settings: SandboxSettings = field(default_factory=SandboxSettings)
+    blocked: list[Path] = field(default_factory=list)  # for the friendly audit hook only
+    isolation: dict[str, Any] | None = None  # the layers the last worker reported
+    _proc: Any = None
     _req: Any = None
     _resp_fd: int = -1
-    _buffer: bytes = b""
+    _buffer: bytearray = field(default_factory=bytearray)
     _ready: dict | None = None
     _tmpdir: str | None = None
     _next_id: int = 0
     _import_error: LearnerFailure | None = None
     _stderr: Any = None
     _stderr_tail: str = ""
+    _files: dict[str, bytes] | None = None
 
     def start(self) -> None:
         """Spawn the worker without waiting for it: it imports numpy while we work."""
         if self._proc is not None:
             return
+        from normquiz.sandbox import isolation
+
+        module = Path(self.module_path)
+        if self._files is None:  # read once: every restart grades the same code
+            self._files = _learner_files(module)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         self._tmpdir = tempfile.mkdtemp(prefix="normquiz-")
-        self._stderr = open(os.path.join(self._tmpdir, ".stderr"), "w+b")  # noqa: SIM115
-        module = Path(self.module_path).resolve()  # absolute: the worker runs elsewhere
-        blocked, readable = list(self.blocked), [module.parent]
-        if shared_root is not None:
-            blocked.append(shared_root)
+        for name, data in self._files.items():
+            Path(self._tmpdir, name).write_bytes(data)
+        self._stderr = tempfile.TemporaryFile(prefix="normquiz-stderr-")
+        hidden = isolation.hidden_paths(*self.settings.hidden, module.resolve().parent)
         config = {
-            "module": str(module), "name": module.stem, "memory_mb": self.memory_mb,
-            "blocked": [str(b) for b in blocked], "readable": [str(r) for r in readable],
-            "writable": self._tmpdir, "req_fd": req_r, "resp_fd": resp_w,
+            "name": module.stem, "folder": self._tmpdir, "memory_mb": self.settings.memory_mb,
+            "cpu_seconds": self.settings.cpu_seconds,
+            "require_isolation": self.settings.require_isolation,
+            "readable": isolation.plan(hidden),
+            "blocked": [str(b) for b in [*self.blocked, *self.settings.hidden]],
+            "req_fd": req_r, "resp_fd": resp_w,
         }
         env = {k: v for k, v in os.environ.items() if not k.startswith("NORMQUIZ")}
         env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   TMPDIR=self._tmpdir)
-        self._proc = spawn_worker(
-            [sys.executable, "-I", "-B", "-m", "normquiz._worker", json.dumps(config)],
+                   TMPDIR=self._tmpdir, HOME=self._tmpdir)
+        spawn = self.settings.spawn or subprocess.Popen
+        self._proc = spawn(
+            [sys.executable, "-I", "-B", "-m", "normquiz.sandbox.worker", json.dumps(config)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self._stderr,
             pass_fds=(req_r, resp_w), cwd=self._tmpdir, env=env, start_new_session=True,
         )
@@ -127,7 +190,7 @@ class Sandbox:
         os.close(resp_w)
         self._req = os.fdopen(req_w, "wb")
         self._resp_fd = resp_r
-        self._buffer = b""
+        self._buffer = bytearray()
         self._ready = None
 
     def stop(self) -> None:
@@ -161,8 +224,12 @@ class Sandbox:
         self.stop()
 
     def _read_message(self, deadline: float) -> dict:
-        from normquiz import codec  # numpy: imported after the worker has been started
-        while b"\n" not in self._buffer:
+        """One reply, read and parsed before `deadline`, within the size and element bounds."""
+        from normquiz.sandbox import codec  # numpy: imported after the worker has started
+
+        start = 0
+        while (end := self._buffer.find(b"\n", start)) < 0:
+            start = len(self._buffer)
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 self.stop()
@@ -177,12 +244,21 @@ class Sandbox:
             if len(self._buffer) > MAX_MESSAGE:
                 self.stop()
                 raise LearnerCrash("your function returned a value too large to grade")
-        line, self._buffer = self._buffer.split(b"\n", 1)
+        line = bytes(self._buffer[:end])
+        del self._buffer[:end + 1]
+        if count_elements(line) > MAX_ELEMENTS:
+            self.stop()
+            raise LearnerCrash("your function returned a value with too many elements to "
+                               "grade (return a numpy array)")
         try:
-            return codec.loads(line)
+            message = codec.loads(line)
         except codec.DecodeError as e:
             self.stop()
             raise LearnerCrash(f"the grading process received a garbled reply ({e})") from None
+        if time.monotonic() > deadline:
+            self.stop()
+            raise LearnerTimeout("timed out")
+        return message
 
     def _crashed(self) -> LearnerCrash:
         code = self._proc.wait() if self._proc else None
@@ -210,6 +286,14 @@ class Sandbox:
         if "hello" not in hello:
             self.stop()
             raise LearnerCrash("the grading process received a reply it did not ask for")
+        report = hello.get("isolation")
+        self.isolation = report if isinstance(report, dict) else None
+        if "refused" in hello:
+            from normquiz.sandbox.isolation import missing
+
+            self.stop()
+            raise IsolationMissing(missing_layers_message(missing(self.isolation),
+                                                          self.isolation))
         try:
             message = self._read_message(deadline)
         except LearnerTimeout:
@@ -227,7 +311,7 @@ class Sandbox:
 
     def call(self, func: str, args: tuple | list, kwargs: dict, timeout: float) -> CallResult:
         """Call `func(*args, **kwargs)` in the worker; raise a LearnerFailure if it fails."""
-        from normquiz import codec
+        from normquiz.sandbox import codec
         deadline = time.monotonic() + timeout
         self._wait_ready(deadline)
         self._next_id += 1
@@ -266,3 +350,24 @@ def _error_from(err: Any, importing: bool = False) -> LearnerFailure:
     if type_name == "NotImplementedError" and not importing:
         return NotImplementedYet(type_name, message, tb, line)
     return LearnerError(type_name, message, tb, line)
+
+
+def missing_layers_message(missing: list[str], report: dict[str, Any] | None) -> str:
+    """Why grading that others rely on refuses to run: each missing layer and its reason."""
+    reasons = "; ".join(f"{name}: {((report or {}).get(name) or {}).get('detail', 'unknown')}"
+                        for name in missing)
+    return (f"learner code cannot be fully isolated here ({reasons}). Grades made without "
+            "every layer can be forged by the learner's code. Run 'normquiz doctor' to see "
+            f"each layer; to grade anyway, pass --unsandboxed or set {UNSANDBOXED_ENV}=1.")
+
+
+def probe_isolation(settings: SandboxSettings | None = None) -> dict[str, Any] | None:
+    """Start a worker on an empty module and return the isolation layers it applied."""
+    with tempfile.TemporaryDirectory(prefix="normquiz-probe-") as folder:
+        module = Path(folder, "probe.py")
+        module.write_text("def probe():\n    return 1\n")
+        settings = settings or SandboxSettings()
+        with Sandbox(module, SandboxSettings(hidden=settings.hidden, spawn=settings.spawn,
+                                             memory_mb=settings.memory_mb)) as box:
+            box.call("probe", [], {}, timeout=30)
+            return box.isolation

@@ -1,15 +1,15 @@
 """A warm process that forks learner workers, so numpy is imported once, not per learner.
 
-A fresh `python -I -m normquiz._worker` spends about 0.1 s of CPU starting
+A fresh `python -I -m normquiz.sandbox.worker` spends about 0.1 s of CPU starting
 the interpreter and importing numpy before it runs a line of learner code:
 as much as all the grading of a correct workspace. In batch grading each pool
 process therefore keeps one fork server: a process started exactly like a
 worker (`python -I`, the worker's environment) that imports numpy and
-normquiz._worker once, then forks one child per sandbox. The child becomes
+normquiz.sandbox.worker once, then forks one child per sandbox. The child becomes
 what a fresh worker would be: its own session and temporary folder, stdin
 and stdout on /dev/null, stderr to the sandbox's file, only the two pipes
-open, the sandbox's environment, and then `normquiz._worker.main()`, which
-sets the rlimits and the audit hook in the child as always.
+open, the sandbox's environment, and then `normquiz.sandbox.worker.main()`, which
+applies every isolation layer in the child as always.
 
 The fork server never loads content (reference solutions, graders, mistake
 modules), so a child holds nothing in memory that a fresh worker would not.
@@ -99,7 +99,7 @@ def _die_with_parent() -> None:
 
 
 def _child(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> NoReturn:
-    """Become a sandbox worker, as `python -I -m normquiz._worker CONFIG` would be."""
+    """Become a sandbox worker, as `python -I -m normquiz.sandbox.worker CONFIG` would be."""
     code = 1
     try:
         sock.close()
@@ -118,7 +118,7 @@ def _child(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> NoRe
         config["req_fd"], config["resp_fd"] = req_fd, resp_fd  # their numbers in this process
         import numpy as np
 
-        from normquiz import _worker
+        from normquiz.sandbox import worker as _worker
 
         sys.argv = [_worker.__file__, json.dumps(config)]
         if "numpy.random" in sys.modules:  # not loaded by the server (numpy loads it lazily),
@@ -149,7 +149,13 @@ def serve(sock: socket.socket) -> None:
 
     import numpy  # noqa: F401 - loaded once here, shared by every child
 
-    from normquiz import _worker  # noqa: F401
+    from normquiz.sandbox import isolation, seccomp, worker  # noqa: F401
+
+    try:
+        import landlockpy  # noqa: F401 - loaded once here too
+    except ImportError:
+        pass
+    seccomp.preload()
 
     gc.freeze()  # children then share these objects' pages instead of copying them
     while True:
@@ -222,7 +228,7 @@ class ForkServer:
         ours, theirs = socket.socketpair()
         self._flags = flags
         self._proc = subprocess.Popen(
-            [sys.executable, *flags, "-m", "normquiz.forkserver", str(theirs.fileno())],
+            [sys.executable, *flags, "-m", "normquiz.sandbox.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL, env=env if env is not None else worker_env(),
             start_new_session=True)
@@ -256,10 +262,10 @@ class ForkServer:
         """Start a worker like subprocess.Popen(args, **kwargs) would, by forking if it can."""
         pass_fds = kwargs.get("pass_fds", ())
         stderr = kwargs.get("stderr")
-        # [python, *flags, "-m", "normquiz._worker", config]: the child gets the same flags.
+        # [python, *flags, "-m", "normquiz.sandbox.worker", config]: the child gets the same flags.
         flags = list(args[1:-3])
         forkable = (len(args) >= 4 and args[0] == sys.executable
-                    and list(args[-3:-1]) == ["-m", "normquiz._worker"]
+                    and list(args[-3:-1]) == ["-m", "normquiz.sandbox.worker"]
                     and all(f.startswith("-") and f != "-c" for f in flags)
                     and len(pass_fds) == 2
                     and kwargs.get("start_new_session") and hasattr(stderr, "fileno")
@@ -279,31 +285,6 @@ class ForkServer:
                 pass
             self.stop()  # broken: start afresh next time, and use Popen this time
         return subprocess.Popen(args, **kwargs)
-
-
-_installed: ForkServer | None = None
-
-
-def install() -> ForkServer:
-    """Make this process's sandboxes fork their workers from a (started) fork server."""
-    global _installed
-    from normquiz import sandbox
-
-    if _installed is None:
-        _installed = ForkServer()
-    _installed.start()
-    sandbox.spawn_worker = _installed.spawn
-    return _installed
-
-
-def uninstall() -> None:
-    global _installed
-    from normquiz import sandbox
-
-    sandbox.spawn_worker = subprocess.Popen
-    if _installed is not None:
-        _installed.stop()
-        _installed = None
 
 
 if __name__ == "__main__":
