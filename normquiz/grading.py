@@ -222,9 +222,9 @@ def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, r
             "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:junitxml",
             "-p", "no:pastebin", "-p", "no:setuponly", "-p", "no:setupplan",
             "-p", "no:faulthandler", "-p", "no:debugging"]
-    import pytest
-
     import sys
+
+    import pytest
 
     for p in paths:  # pytest names a grader by its file name: another course's is not this one
         cached = sys.modules.get(p.stem)

@@ -47,14 +47,15 @@ BIN = str(Path(sys.executable).parent)  # python3 and normquiz of this environme
 CODE_IDS = [e.id for e in TOPIC.exercises if isinstance(e, CodeExercise)]
 
 # setup.sh's python3: `-m pip install ... WHEEL` copies the module's real pip install
-# (after checking that WHEEL is there); anything else runs with that copy first on the path.
+# (after checking that WHEEL is there), writable by all as under a careless umask, for
+# setup.sh to lock; anything else runs with that copy first on the path.
 PYTHON3_SHIM = """\
 #!/bin/sh
 if [ "$1" = "-m" ] && [ "$2" = "pip" ] && [ "$3" = "install" ]; then
     for wheel; do :; done
     [ -f "$wheel" ] || {{ echo "no wheel $wheel" >&2; exit 1; }}
     echo "$@" >> "{log}"
-    exec cp -R "{installed}/." "{site}"
+    cp -R "{installed}/." "{site}" && exec chmod -R go+rw "{site}"
 fi
 PYTHONPATH="{site}" exec "{python}" "$@"
 """
@@ -260,7 +261,7 @@ def test_a_correct_submission_scores_full_marks(bundle, autograder, tmp_path):
 def test_a_buggy_submission_is_diagnosed(bundle, autograder, tmp_path):
     exercise = TOPIC.exercise("layernorm_forward")
     files = learner_files(tmp_path, mistake_source(TOPIC, exercise, "unbiased-variance"))
-    results = autograder(bundle).grade(files)
+    results = autograder(bundle, setup=False).grade(files)
     assert_gradescope_types(results)
     assert 0 < results["score"] < results["max_score"]
     forward = results["tests"][0]
@@ -272,13 +273,14 @@ def test_a_buggy_submission_is_diagnosed(bundle, autograder, tmp_path):
 
 def test_a_notebook_alone_is_graded_with_its_own_seed(bundle, autograder, tmp_path):
     learners.notebook_only(TOPIC, tmp_path / "nb")
-    results = autograder(bundle).grade({"layernorm.ipynb": tmp_path / "nb" / "layernorm.ipynb"})
+    notebook = tmp_path / "nb" / "layernorm.ipynb"
+    results = autograder(bundle, setup=False).grade({"layernorm.ipynb": notebook})
     assert results["score"] == results["max_score"] == 17.0
 
 
 def test_a_submission_that_cannot_be_graded_still_gets_results(bundle, autograder, tmp_path):
     files = learner_files(tmp_path, "def layernorm_forward(x, gain, bias, eps=1e-5)\n")
-    results = autograder(bundle).grade(files)
+    results = autograder(bundle, setup=False).grade(files)
     assert results["score"] == 0.0 and results["tests"] == []
     assert "layernorm.py, line 1: syntax error" in results["output"]
 
@@ -324,22 +326,29 @@ def test_a_link_to_the_reference_solution_is_not_graded(bundle, autograder, tmp_
     grader = autograder(bundle)
     submission = grader.root / "submission"
     submission.mkdir()
-    answers = learner_files(tmp_path, "")["answers.yaml"]
     if link == "module":
-        (submission / "answers.yaml").write_text(answers)
+        (submission / "answers.yaml").write_text(learner_files(tmp_path, "")["answers.yaml"])
         (submission / "layernorm.py").symlink_to(TOPIC.solution_path)
-        os.mkfifo(submission / "notes.txt")  # a special file: skipped, not read
     else:
         # No learner file at the top: a folder that is a link to the solutions
         # (which hold layernorm.py) must not be taken for the learner's folder.
         (submission / "work").symlink_to(TOPIC.solution_path.parent, target_is_directory=True)
     results = grader.run()
     assert set(code_scores(results).values()) == {0.0}
-    assert 0 < results["max_score"]
-    if link == "module":
-        assert results["score"] == results["max_score"] - sum(
-            e.points for e in TOPIC.exercises if e.id in CODE_IDS)  # the answers count
-        assert "layernorm.py" in results["output"] and "notes.txt" in results["output"]
+    assert (link == "module") == (results["score"] > 0)  # the answers still count
+    assert ("layernorm.py" if link == "module" else "work") in results["output"]
+
+
+def test_special_files_are_skipped(bundle, autograder, tmp_path):
+    grader = autograder(bundle, setup=False)
+    submission = grader.root / "submission"
+    submission.mkdir()
+    for name, text in learner_files(tmp_path, learners.reference_source(TOPIC)).items():
+        (submission / name).write_text(text)
+    os.mkfifo(submission / "notes.txt")  # reading it would wait forever for a writer
+    results = grader.run()
+    assert results["score"] == results["max_score"] == 17.0
+    assert "notes.txt" in results["output"]
 
 
 def test_learner_code_gets_nothing_from_the_wheel_or_the_solutions(bundle, autograder, tmp_path):
@@ -416,11 +425,13 @@ def test_grading_imports_all_of_normquiz_before_the_worker_starts(tmp_path):
                           "unbiased-variance")  # the diagnosis runs too
     probe = textwrap.dedent("""\
         import json, sys
+        def ours():
+            return sorted(m for m in sys.modules if m == "normquiz" or m.startswith("normquiz."))
         loaded = []
         def hook(event, args):
             if (event == "subprocess.Popen" and not loaded
                     and "normquiz.sandbox.worker" in " ".join(map(str, args[1]))):
-                loaded.append(sorted(m for m in sys.modules if m.startswith("normquiz")))
+                loaded.append(ours())
         sys.addaudithook(hook)
         from normquiz.cli import cli
         code = None
@@ -428,10 +439,9 @@ def test_grading_imports_all_of_normquiz_before_the_worker_starts(tmp_path):
             cli(["grade", "--format", "gradescope", "--require-isolation"], prog_name="normquiz")
         except SystemExit as e:
             code = e.code
-        after = sorted(m for m in sys.modules if m.startswith("normquiz"))
         with open(sys.argv[1], "w") as f:
             json.dump({"code": code, "at_start": loaded[0] if loaded else None,
-                       "after": after}, f)
+                       "after": ours()}, f)
         """)
     report = tmp_path / "imports.json"
     proc = subprocess.run([sys.executable, "-c", probe, str(report)], cwd=tmp_path / "ws",

@@ -140,7 +140,7 @@ def test_a_lookup_table_of_one_runs_inputs_fails_every_other_run(run, tmp_path):
 
     # Replayed: the very inputs it recorded, so the table answers every call.
     data, replayed = code_results(run("grade", "--json", "--grader-seed", str(RECORDED_SEED),
-                                      cwd=ws).output)
+                                      cwd=ws).stdout)
     assert data["grader_seed"] == RECORDED_SEED
     assert set(replayed) == {e.id for e in topic.code_exercises}
     assert all(r["status"] == "passed" and r["score"] == r["max_score"]
@@ -149,7 +149,7 @@ def test_a_lookup_table_of_one_runs_inputs_fails_every_other_run(run, tmp_path):
     # Any other seed: new inputs the table does not hold.
     for seed in (OTHER_SEED, None):
         args = ["grade", "--json"] + (["--grader-seed", str(seed)] if seed is not None else [])
-        data, results = code_results(run(*args, cwd=ws).output)
+        data, results = code_results(run(*args, cwd=ws).stdout)
         assert isinstance(data["grader_seed"], int)
         if data["grader_seed"] == RECORDED_SEED:  # a fresh draw hit it: 1 chance in 2**32
             continue
@@ -198,17 +198,17 @@ def test_grade_json_prints_a_fresh_grader_seed_that_replays(run, toy_ws):
     for _ in range(2):
         result = run("grade", "--json", cwd=toy_ws, toy=True)
         assert result.exit_code == 1
-        seeds.append(json.loads(result.output)["grader_seed"])
+        seeds.append(json.loads(result.stdout)["grader_seed"])
     assert all(isinstance(s, int) and 0 <= s < 2**32 for s in seeds)
     assert seeds[0] != seeds[1]
 
-    replays = [run("grade", "--json", "--grader-seed", "42", cwd=toy_ws, toy=True).output
+    replays = [run("grade", "--json", "--grader-seed", "42", cwd=toy_ws, toy=True).stdout
                for _ in range(2)]
     assert [json.loads(r)["grader_seed"] for r in replays] == [42, 42]
     messages = failed_messages(replays[0])
     assert messages and messages == failed_messages(replays[1])
     # Another seed, other random inputs: the random check's message shows other numbers.
-    other = run("grade", "--json", "--grader-seed", "43", cwd=toy_ws, toy=True).output
+    other = run("grade", "--json", "--grader-seed", "43", cwd=toy_ws, toy=True).stdout
     assert failed_messages(other) != messages
 
 
@@ -234,7 +234,7 @@ def test_grade_batch_draws_a_seed_per_learner_unless_given(run, tmp_path):
 
 def test_grader_seed_is_null_without_code(run, toy_ws):
     result = run("grade", "toy_choice", "--json", cwd=toy_ws, toy=True)
-    assert json.loads(result.output)["grader_seed"] is None
+    assert json.loads(result.stdout)["grader_seed"] is None
 
 
 def test_grader_seed_must_be_32_bits(run, toy_ws):

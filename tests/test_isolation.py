@@ -518,3 +518,46 @@ def test_grade_batch_refuses_without_every_layer(tmp_path, run, monkeypatch):
                  "--csv", str(csv), "--unsandboxed")
     assert graded.exit_code == 0 and csv.exists(), graded.output
     assert "Warning: graded without landlock" in graded.output
+
+
+# ---------------------------------------------------------------- what else a worker could reach
+
+
+def test_the_environment_holds_no_secrets(tmp_path, layers, monkeypatch):
+    monkeypatch.setenv("GRADING_TOKEN", "s3cret")
+    monkeypatch.setenv("NORMQUIZ_PATH", str(COURSE))
+    result = run_attack(tmp_path, "import os\nreturn dict(os.environ)")
+    assert "s3cret" not in json.dumps(result) and "NORMQUIZ_PATH" not in result, result
+
+
+def test_no_channel_between_workers(tmp_path, layers):
+    # System V shared memory and message queues outlive a worker and are shared by every
+    # worker of a user: learners of one class could pass answers along.
+    result = run_attack(tmp_path, """
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        return [libc.shmget(0, 4096, 0o1666), libc.msgget(0, 0o1666), libc.semget(0, 1, 0o1666)]
+    """)
+    assert result == [-1, -1, -1], result
+
+
+def test_no_worker_outlives_a_killed_grading_process(tmp_path, layers):
+    module = tmp_path / "spin.py"
+    module.write_text("def spin():\n    while True:\n        pass\n")
+    script = ("import sys\nfrom pathlib import Path\nfrom normquiz.sandbox import Sandbox\n"
+              "box = Sandbox(Path(sys.argv[1]))\nbox.start()\n"
+              "print(box._proc.pid, flush=True)\nbox.call('spin', [], {}, timeout=120)\n")
+    grader = subprocess.Popen([sys.executable, "-c", script, str(module)],
+                              stdout=subprocess.PIPE, text=True)
+    worker = int(grader.stdout.readline())
+    time.sleep(1.5)  # the learner's loop is running
+    grader.kill()
+    grader.wait()
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and Path(f"/proc/{worker}").exists():
+        if Path(f"/proc/{worker}/stat").read_text().split()[2] == "Z":
+            break  # dead, waiting for init to reap it
+        time.sleep(0.1)
+    alive = Path(f"/proc/{worker}").exists() and \
+        Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z"
+    assert not alive

@@ -28,6 +28,8 @@ import subprocess
 import sys
 from typing import Any, NoReturn
 
+from normquiz.sandbox import runner
+
 _HEADER = struct.Struct("!I")
 
 
@@ -156,6 +158,11 @@ def serve(sock: socket.socket) -> None:
     except ImportError:
         pass
     seccomp.preload()
+    if os.geteuid() == 0 and isolation.installation_unreadable(isolation.sandbox_ids()[0]):
+        import importlib
+
+        for name in isolation.PRELOAD:  # what each child would import before its user drop
+            importlib.import_module(name)
 
     gc.freeze()  # children then share these objects' pages instead of copying them
     while True:
@@ -204,13 +211,6 @@ class _Forked:
         return self.returncode
 
 
-def worker_env() -> dict[str, str]:
-    """The environment Sandbox gives a worker (one BLAS thread: forking needs no threads)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NORMQUIZ")}
-    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    return env
-
-
 class ForkServer:
     """One fork server process, used through `spawn`, which has Popen's signature."""
 
@@ -230,7 +230,7 @@ class ForkServer:
         self._proc = subprocess.Popen(
             [sys.executable, *flags, "-m", "normquiz.sandbox.forkserver", str(theirs.fileno())],
             pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL, env=env if env is not None else worker_env(),
+            stderr=subprocess.DEVNULL, env=env if env is not None else runner.worker_env(),
             start_new_session=True)
         theirs.close()
         self._sock = ours

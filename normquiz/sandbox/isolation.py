@@ -53,7 +53,12 @@ def _python_roots() -> list[Path]:
         roots += site.getsitepackages()
     except AttributeError:  # some embedded Pythons
         pass
-    roots += [p for p in sys.path if p and Path(p).is_dir()]
+    # Other import paths only when they belong to the installation: sys.path[0] may be the
+    # folder grading was started from, which can hold anything.
+    prefixes = [Path(p).resolve() for p in {sys.prefix, sys.base_prefix, sys.exec_prefix}]
+    roots += [p for p in sys.path[1:] if p and Path(p).is_dir() and (
+        Path(p).name in ("site-packages", "dist-packages")
+        or any(_inside(Path(p).resolve(), prefix) for prefix in prefixes))]
     found: list[Path] = []
     for r in roots:
         p = Path(r).resolve()
@@ -171,7 +176,7 @@ def sandbox_ids() -> tuple[int, int]:
         return 65534, 65534
 
 
-def _installation_unreadable(uid: int) -> bool:
+def installation_unreadable(uid: int) -> bool:
     """True when `uid` (not the files' owner) cannot walk down to the standard library."""
     path = Path(sysconfig.get_paths()["stdlib"]).resolve()
     for folder in [path, *path.parents]:
@@ -258,7 +263,7 @@ def apply(config: dict[str, Any]) -> dict[str, Any]:
             pass  # the layer reports it
     if "normquiz.sandbox.seccomp" in sys.modules:
         sys.modules["normquiz.sandbox.seccomp"].preload()
-    if root and _installation_unreadable(uid):
+    if root and installation_unreadable(uid):
         for name in PRELOAD:  # before the memory limit is measured, and the user dropped
             importlib.import_module(name)
     layer("rlimits", lambda: _set_rlimits(config["memory_mb"], config["cpu_seconds"], uid))
@@ -266,9 +271,24 @@ def apply(config: dict[str, Any]) -> dict[str, Any]:
         layer("user", lambda: _drop_user(uid, gid, config["folder"]))
     else:
         report["user"] = {"in_force": True, "detail": f"not root: runs as uid {os.getuid()}"}
+    _die_with_parent()  # (again: changing the user clears it)
     layer("landlock", lambda: _landlock(config["readable"], config["folder"]))
     layer("seccomp", _seccomp)
     return report
+
+
+def _die_with_parent() -> None:
+    """SIGKILL this worker when the process that started it ends, however it ends."""
+    import ctypes
+    import signal
+
+    parent = os.getppid()
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # it ended before the call: so must we
+        os._exit(1)
 
 
 def _why(layer: str, error: Exception) -> str:

@@ -57,6 +57,20 @@ class IsolationMissing(NormquizError):
     """A grading that needs every isolation layer found one missing."""
 
 
+# What a worker inherits of the environment: nothing else, since learner code could
+# show any variable (a CI token, say) in the feedback it makes the grader print.
+ENV_KEPT = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ")
+ENV_KEPT_PREFIXES = ("OPENBLAS_", "OMP_", "MKL_")  # e.g. OPENBLAS_CORETYPE on some processors
+
+
+def worker_env() -> dict[str, str]:
+    """A worker's environment: locale, PATH and BLAS settings, with one BLAS thread."""
+    env = {k: v for k, v in os.environ.items()
+           if k in ENV_KEPT or k.startswith(ENV_KEPT_PREFIXES)}
+    env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    return env
+
+
 def unsandboxed_allowed() -> bool:
     return os.environ.get(UNSANDBOXED_ENV, "").strip().lower() in ("1", "yes", "true")
 
@@ -177,9 +191,8 @@ class Sandbox:
             "blocked": [str(b) for b in [*self.blocked, *self.settings.hidden]],
             "req_fd": req_r, "resp_fd": resp_w,
         }
-        env = {k: v for k, v in os.environ.items() if not k.startswith("NORMQUIZ")}
-        env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
-                   TMPDIR=self._tmpdir, HOME=self._tmpdir)
+        env = worker_env()
+        env.update(TMPDIR=self._tmpdir, HOME=self._tmpdir)
         spawn = self.settings.spawn or subprocess.Popen
         self._proc = spawn(
             [sys.executable, "-I", "-B", "-m", "normquiz.sandbox.worker", json.dumps(config)],

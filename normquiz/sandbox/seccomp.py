@@ -51,7 +51,12 @@ DENIED = (
     "keyctl", "add_key", "request_key",
     "open_by_handle_at", "name_to_handle_at",
     "fsopen", "fsmount", "fsconfig", "move_mount", "open_tree",
+    # System V IPC and POSIX message queues outlive a process and are shared by every
+    # worker of the same user: a channel between learners of one class.
+    "shmget", "shmat", "shmctl", "shmdt", "msgget", "msgsnd", "msgrcv", "msgctl",
+    "semget", "semop", "semtimedop", "semctl", "mq_open", "mq_unlink",
 )
+F_SETOWN, F_SETOWN_EX = 8, 15  # fcntl: would send SIGIO/SIGURG to another process
 
 
 _lib: ctypes.CDLL | None = None
@@ -124,9 +129,11 @@ def apply_filter() -> str:
         # Signals: to this process only.
         for name in ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo"):
             rule(eperm, name, (0, SCMP_CMP_NE, pid, 0))
+        for command in (F_SETOWN, F_SETOWN_EX):
+            rule(eperm, "fcntl", (1, SCMP_CMP_EQ, command, 0))
         rc = lib.seccomp_load(ctx)
         if rc < 0:
             raise SeccompError(f"the kernel refused the filter: {os.strerror(-rc)}")
     finally:
         lib.seccomp_release(ctx)
-    return "no processes, programs, sockets, ptrace or signals to others"
+    return "no processes, programs, sockets, ptrace, shared IPC or signals to others"
