@@ -430,10 +430,16 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
 
 def syntax_check(module_path: Path) -> None:
     """A syntax error is the learner's to fix before anything can be graded."""
+    from normquiz.sandbox.runner import MAX_SOURCE
+
     try:
-        source = module_path.read_bytes()
+        with open(module_path, "rb") as f:
+            source = f.read(MAX_SOURCE + 1)
     except OSError as e:
         raise WorkspaceError(f"{display_path(module_path)} cannot be read: {e.strerror}.") from None
+    if len(source) > MAX_SOURCE:
+        raise WorkspaceError(f"{display_path(module_path)} is larger than "
+                             f"{MAX_SOURCE // 2**20} MiB: that is not a module to grade.")
     try:
         compile(source, str(module_path), "exec", dont_inherit=True)
     except SyntaxError as e:
@@ -443,6 +449,9 @@ def syntax_check(module_path: Path) -> None:
         ) from None
     except ValueError as e:  # e.g. a NUL byte in the file
         raise WorkspaceError(f"{display_path(module_path)}: cannot be compiled: {e}.") from None
+    except (RecursionError, MemoryError):
+        raise WorkspaceError(f"{display_path(module_path)}: the code is nested too deeply to "
+                             "be compiled. Simplify it.") from None
 
 
 def blocked_paths(topic: Topic) -> list[Path]:

@@ -202,6 +202,9 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
                 continue  # a scratch cell that does not parse is not part of the module
             raise WorkspaceError(f"{where}, {_describe(i, cell)}, line {e.lineno}: syntax error: "
                                  f"{e.msg}. Fix it, then grade again.") from None
+        except (RecursionError, MemoryError, ValueError):
+            raise WorkspaceError(f"{where}, {_describe(i, cell)}: the code is nested too deeply "
+                                 "(or is too large) to be read. Simplify it.") from None
         lines = text.splitlines()
         for node in tree.body:
             if not _kept(node):
@@ -218,13 +221,16 @@ def _read_answer(text: str, answer_id: str, cell: str, where: str) -> Any:
         tree = ast.parse(text)
     except SyntaxError as e:
         raise WorkspaceError(f"{where}, {cell}, line {e.lineno}: syntax error: {e.msg}.") from None
+    except (RecursionError, MemoryError, ValueError):
+        raise WorkspaceError(f"{where}, {cell}: the answer is nested too deeply (or is too "
+                             "large) to be read.") from None
     value: Any = None
     for node in tree.body:
         if (isinstance(node, ast.Assign) and len(node.targets) == 1
                 and isinstance(node.targets[0], ast.Name) and node.targets[0].id == answer_id):
             try:
                 value = ast.literal_eval(node.value)
-            except ValueError:
+            except (ValueError, RecursionError, MemoryError):
                 raise WorkspaceError(
                     f"{where}, {cell}, line {node.lineno}: the answer must be a plain value "
                     f"(a number, a list of numbers or a letter in quotes), not an expression "

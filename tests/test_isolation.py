@@ -561,3 +561,18 @@ def test_no_worker_outlives_a_killed_grading_process(tmp_path, layers):
     alive = Path(f"/proc/{worker}").exists() and \
         Path(f"/proc/{worker}/stat").read_text().split()[2] != "Z"
     assert not alive
+
+
+# ---------------------------------------------------------------- the grading process's own reading
+
+
+@pytest.mark.parametrize("source, message", [
+    ("x = " + "+".join(["a"] * 300_000) + "\n", "nested too deeply"),
+    ("# padding\n" * 400_000, "larger than"),
+])
+def test_a_module_built_to_choke_the_compiler_is_an_error(tmp_path, run, source, message):
+    folder = toy_workspace(tmp_path, "    return x")
+    (folder / "toy.py").write_text(source)
+    result = run("--content", str(COURSE), "grade", cwd=folder)
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert "Traceback" not in result.output

@@ -23,7 +23,6 @@ folders are readable) is computed once in the grading process by `plan`.
 from __future__ import annotations
 
 import os
-import resource
 import site
 import sys
 import sysconfig
@@ -147,6 +146,8 @@ def _tasks_of(uid: int) -> int:
 
 
 def _set_rlimits(memory_mb: int, cpu_seconds: int, uid: int) -> str:
+    import resource  # POSIX only
+
     with open("/proc/self/statm") as f:  # what the interpreter and numpy already mapped
         used = int(f.read().split()[0]) * resource.getpagesize()
     limits = {
