@@ -46,6 +46,21 @@ def show_inline(value: Any) -> str:
     return repr(value)[:80]
 
 
+class _Call:
+    """A call for a failure message, formatted only if a check fails: most checks pass,
+    and printing their arrays costs more than the check itself."""
+
+    def __init__(self, name: str, args: Sequence[Any], kwargs: dict[str, Any],
+                 func: Callable | None) -> None:
+        self.parts = (name, args, kwargs, func)
+
+    def __str__(self) -> str:
+        return format_call(*self.parts)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+
 def format_call(name: str, args: Sequence[Any], kwargs: dict[str, Any],
                 func: Callable | None = None) -> str:
     """`name(x=..., gain=...)`, naming positional arguments when the signature is known."""
@@ -62,7 +77,7 @@ def format_call(name: str, args: Sequence[Any], kwargs: dict[str, Any],
     return f"{name}({', '.join(parts)})"
 
 
-def _as_array(got: Any, what: str, call: str) -> np.ndarray:
+def _as_array(got: Any, what: str, call: object) -> np.ndarray:
     if isinstance(got, Unsupported):
         raise AssertionError(
             f"{call}\n  returned {got!r} as its {what}; return a numpy array of float64."
@@ -78,10 +93,13 @@ def _as_array(got: Any, what: str, call: str) -> np.ndarray:
     return arr
 
 
-def expect_close(got: Any, expected: Any, call: str, what: str = "output",
+def expect_close(got: Any, expected: Any, call: object, what: str = "output",
                  names: Sequence[str] | None = None,
                  rtol: float = RTOL, atol: float = ATOL) -> None:
-    """Assert that `got` matches `expected` in type, shape and value."""
+    """Assert that `got` matches `expected` in type, shape and value.
+
+    `call` says what was called, as text or anything whose str() is that text.
+    """
     if isinstance(expected, tuple):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):
             raise AssertionError(
@@ -102,7 +120,7 @@ def expect_close(got: Any, expected: Any, call: str, what: str = "output",
         raise AssertionError(f"{call}\n  returned complex numbers as its {what}.")
     if not np.allclose(arr, exp, rtol=rtol, atol=atol, equal_nan=True):
         lead = f"  returned {what} "
-        lines = [call, lead + show(arr, len(lead)),
+        lines = [str(call), lead + show(arr, len(lead)),
                  f"  expected {what} ".ljust(len(lead)) + show(exp, len(lead))]
         nan = np.isnan(arr) & ~np.isnan(exp)
         if nan.any():
@@ -115,7 +133,7 @@ def expect_close(got: Any, expected: Any, call: str, what: str = "output",
         raise AssertionError("\n".join(lines))
 
 
-def expect_unchanged(before: Sequence[Any], after: Sequence[Any], call: str,
+def expect_unchanged(before: Sequence[Any], after: Sequence[Any], call: object,
                      names: Sequence[str] = ()) -> None:
     """Assert that no array argument was modified by the call."""
     for i, (b, a) in enumerate(zip(before, after)):
@@ -143,7 +161,7 @@ def expect_match(submission: Any, reference: Any, name: str, *args: Any,
     """
     func = getattr(reference, name)
     expected = func(*copy.deepcopy(args), **copy.deepcopy(kwargs))
-    call = format_call(name, args, kwargs, func)
+    call = _Call(name, args, kwargs, func)
     result = submission.call(name, *args, **kwargs)
     expect_close(result.value, expected, call, names=names, rtol=rtol, atol=atol)
     return result.value
@@ -157,7 +175,7 @@ def expect_inputs_unchanged(submission: Any, reference: Any, name: str, *args: A
     function that keeps its inputs, not any function that ignores them.
     """
     func = getattr(reference, name)
-    call = format_call(name, args, kwargs, func)
+    call = _Call(name, args, kwargs, func)
     expected = func(*copy.deepcopy(args), **copy.deepcopy(kwargs))
     result = submission.call(name, *copy.deepcopy(args), **copy.deepcopy(kwargs))
     expect_close(result.value, expected, call, names=names)

@@ -477,8 +477,9 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
     """
     if not exercises:
         return []
-    syntax_check(module_path)
     own_sandbox = sandbox is None
+    if own_sandbox:
+        syntax_check(module_path)  # else the caller did, before starting the sandbox
     sandbox = sandbox or new_sandbox(topic, module_path, settings)
     sandbox.start()  # the worker imports numpy while this process imports pytest
     try:
@@ -533,9 +534,10 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
         assert module_path is not None
         if grader_seed is None:
             grader_seed = new_grader_seed()
-        syntax_check(module_path)
         own_sandbox = sandbox is None
-        sandbox = sandbox or new_sandbox(topic, module_path, settings)
+        if own_sandbox:
+            syntax_check(module_path)  # else the caller did, before starting the sandbox
+            sandbox = new_sandbox(topic, module_path, settings)
         try:
             for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox,
                                 grader_seed=grader_seed):

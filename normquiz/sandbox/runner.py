@@ -221,8 +221,9 @@ class Sandbox:
                 pass
         self._req, self._resp_fd, self._ready = None, -1, None
         if self._stderr is not None:
-            self._stderr.seek(0)
-            self._stderr_tail = self._stderr.read()[-1000:].decode(errors="replace")
+            size = self._stderr.seek(0, os.SEEK_END)  # learner code may have filled it
+            self._stderr.seek(max(0, size - 1000))
+            self._stderr_tail = self._stderr.read(1000).decode(errors="replace")
             self._stderr.close()
             self._stderr = None
         if self._tmpdir:
