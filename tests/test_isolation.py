@@ -576,3 +576,24 @@ def test_a_module_built_to_choke_the_compiler_is_an_error(tmp_path, run, source,
     result = run("--content", str(COURSE), "grade", cwd=folder)
     assert result.exit_code == 2 and message in result.output, result.output
     assert "Traceback" not in result.output
+
+
+def test_learning_alone_without_a_layer_grades_with_a_notice(tmp_path, run, monkeypatch):
+    from normquiz.sandbox import runner
+
+    real = runner.Sandbox._wait_ready
+
+    def without_landlock(self, deadline):
+        real(self, deadline)
+        self.isolation = {**self.isolation,
+                          "landlock": {"in_force": False, "detail": "kernel too old"}}
+
+    monkeypatch.setattr(runner.Sandbox, "_wait_ready", without_landlock)
+    folder = toy_workspace(tmp_path, "    return x - x.mean(axis=-1, keepdims=True)")
+    result = run("--content", str(COURSE), "grade", "--json", cwd=folder)
+    assert result.exit_code == 1  # graded: the questions are not answered
+    report = json.loads(result.stdout)
+    assert report["sandbox"]["complete"] is False
+    assert "landlock" not in report["sandbox"]["layers_in_force"]
+    assert "without landlock isolation" in result.stderr
+    assert report["exercises"][0]["status"] == "passed"

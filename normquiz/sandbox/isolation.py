@@ -106,13 +106,22 @@ def readable_folders(hidden: list[Path]) -> list[str]:
 
 
 _plans: dict[tuple[str, ...], list[str]] = {}
+_roots: list[Path] = []
 
 
 def plan(hidden: list[Path]) -> list[str]:
-    """readable_folders, computed once per grading process for the same hidden set."""
-    key = tuple(sorted(str(h) for h in hidden))
+    """readable_folders, computed once per grading process for the same hidden set.
+
+    Only hidden folders that meet the installation matter (a learner's folder
+    seldom does), so a batch computes it once, not once per learner.
+    """
+    if not _roots:
+        _roots.extend(_python_roots())
+    relevant = [h for h in (Path(p).resolve() for p in hidden)
+                if any(_inside(h, r) or _inside(r, h) for r in _roots)]
+    key = tuple(sorted(map(str, relevant)))
     if key not in _plans:
-        _plans[key] = readable_folders(hidden)
+        _plans[key] = readable_folders(relevant)
     return _plans[key]
 
 
