@@ -121,17 +121,21 @@ def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
 
 
 def refuse_links(folder: Path, topic: Topic) -> None:
-    """A learner folder, or a file normquiz would read in it, must not be a symbolic link."""
+    """A learner folder, or a file normquiz would read in it, must not be a symbolic link
+    (nor a FIFO or a device)."""
     if folder.is_symlink():
         raise WorkspaceError(f"{folder.name} is a symbolic link (to {os.readlink(folder)}): "
                              "links are not followed. Copy the learner's folder itself here.")
     names = [STATE_FILE, ANSWERS_FILE, notebook_name(topic), *([topic.module] if topic.module
                                                               else [])]
     for name in names:
-        if (folder / name).is_symlink():
+        path = folder / name
+        if path.is_symlink():
             raise WorkspaceError(f"{folder.name}/{name} is a symbolic link (to "
-                                 f"{os.readlink(folder / name)}): links are not followed. "
+                                 f"{os.readlink(path)}): links are not followed. "
                                  "Copy the learner's file itself here.")
+        if path.exists() and not path.is_file():  # a FIFO would block whoever reads it
+            raise WorkspaceError(f"{folder.name}/{name} is not a regular file: not graded.")
 
 
 # ---------------------------------------------------------------- the pool

@@ -430,13 +430,11 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
 
 def syntax_check(module_path: Path) -> None:
     """A syntax error is the learner's to fix before anything can be graded."""
+    from normquiz.learnerfiles import read_bytes
     from normquiz.sandbox.runner import MAX_SOURCE
 
-    try:
-        with open(module_path, "rb") as f:
-            source = f.read(MAX_SOURCE + 1)
-    except OSError as e:
-        raise WorkspaceError(f"{display_path(module_path)} cannot be read: {e.strerror}.") from None
+    source = read_bytes(module_path, MAX_SOURCE + 1, display_path(module_path),
+                        "That is not a module to grade.", "Check the file, then grade again.")
     if len(source) > MAX_SOURCE:
         raise WorkspaceError(f"{display_path(module_path)} is larger than "
                              f"{MAX_SOURCE // 2**20} MiB: that is not a module to grade.")

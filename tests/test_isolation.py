@@ -445,6 +445,8 @@ def toy_class(root: Path) -> None:
     (root / "hw2").symlink_to(elsewhere)
     (root / "linky").mkdir()
     (root / "linky" / "toy.py").symlink_to(TOY_REFERENCE)
+    (root / "pipe").mkdir()
+    os.mkfifo(root / "pipe" / "toy.py")  # reading it would block the grading for ever
     # Overwrites a classmate's module at import, then copies the reference in its place.
     (root / "eve").mkdir()
     (root / "eve" / "toy.py").write_text(UNDO_HOOK + textwrap.dedent(f"""
@@ -480,14 +482,15 @@ def test_grade_batch_refuses_links_keeps_names_and_isolates_learners(tmp_path, l
 
     root = tmp_path / "class"
     toy_class(root)
-    before = {p: p.read_bytes() for p in root.rglob("*.py") if not p.is_symlink()}
+    before = {p: p.read_bytes() for p in root.rglob("*.py") if p.is_file() and not p.is_symlink()}
     mark = f"NQ_TEST_{uuid.uuid4().hex}"
     monkeypatch.setenv(mark, "1")  # inherited by every process the batch starts
     result = grade_batch(root, "toy", content=[COURSE], jobs=2)
     rows = {r.learner: r for r in result.learners}
-    assert sorted(rows) == ["ann", "bob", "eve", "hw", "hw2", "linky"]
+    assert sorted(rows) == ["ann", "bob", "eve", "hw", "hw2", "linky", "pipe"]
     for name in ("hw", "hw2", "linky"):
         assert rows[name].status == "error" and "symbolic link" in rows[name].error
+    assert rows["pipe"].status == "error" and "not a regular file" in rows["pipe"].error
     for name in ("ann", "bob"):  # graded on their own, unchanged files
         center = next(e for e in rows[name].result.exercises if e.id == "center")
         assert center.status == "passed", center.feedback
@@ -597,3 +600,15 @@ def test_learning_alone_without_a_layer_grades_with_a_notice(tmp_path, run, monk
     assert "landlock" not in report["sandbox"]["layers_in_force"]
     assert "without landlock isolation" in result.stderr
     assert report["exercises"][0]["status"] == "passed"
+
+
+def test_learner_text_cannot_drive_the_terminal(toy_catalog, tmp_path):
+    escape = "\x1b[2J\x1b[32m✓ center  4.0/4.0\u202e"  # real escapes, in the learner's strings
+    module = tmp_path / "toy.py"
+    module.write_text(f"def center(x):\n    raise ValueError({escape!r})\n\n"
+                      f"Odd = type({escape!r}, (), {{}})\n\n"
+                      "def scale(x, g):\n    return Odd()\n")
+    result = {e.id: e for e in grade_topic(toy_catalog.topic("toy"), module, {}, 1).exercises}
+    for e in (result["center"], result["scale"]):
+        assert e.status != "passed"
+        assert "\x1b" not in e.feedback and "\u202e" not in e.feedback, e.feedback

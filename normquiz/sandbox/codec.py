@@ -84,7 +84,7 @@ def decode(obj: Any, depth: int = 0) -> Any:
             out[item[0]] = decode(item[1], depth + 1)
         return out
     if tag == "__unsupported__" and isinstance(payload, str):
-        return Unsupported(payload[:80])
+        return Unsupported("".join(c for c in payload[:80] if c.isprintable()))
     if tag == "__ndarray__":
         return _decode_array(payload)
     raise DecodeError(f"unknown tag {tag!r}")

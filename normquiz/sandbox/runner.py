@@ -120,10 +120,24 @@ class CallResult:
     output: str = ""
 
 
+def _read_regular(path: Path) -> bytes:
+    """At most MAX_SOURCE + 1 bytes of a regular file; OSError for anything else (a FIFO
+    would block the grading process)."""
+    import stat
+
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(0, "not a regular file")
+        return os.read(fd, MAX_SOURCE + 1)
+    finally:
+        os.close(fd)
+
+
 def _learner_files(module: Path) -> dict[str, bytes]:
     """The module's source and the .py files beside it: regular files only, never links."""
     try:
-        files = {module.stem + ".py": module.read_bytes()[:MAX_SOURCE + 1]}
+        files = {module.stem + ".py": _read_regular(module)}
     except OSError as e:
         raise NormquizError(f"{module} cannot be read: {e.strerror}.") from None
     try:
@@ -136,7 +150,7 @@ def _learner_files(module: Path) -> dict[str, bytes]:
         try:
             if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE:
                 continue
-            files[path.name] = path.read_bytes()
+            files[path.name] = _read_regular(path)
         except OSError:
             continue
     return files
@@ -351,15 +365,26 @@ class Sandbox:
             raise LearnerCrash(f"the grading process received a garbled reply ({e})") from None
         output = message.get("output")
         return CallResult(value, list(args_after), dict(kwargs_after),
-                          output if isinstance(output, str) else "")
+                          printable(output[:2000]) if isinstance(output, str) else "")
+
+
+# Control characters (but newline and tab) and the bidirectional overrides: text from
+# learner code must not move a terminal's cursor, recolor or reorder a report.
+_UNPRINTABLE = {c: None for c in [*range(0, 9), *range(11, 32), 127, *range(0x80, 0xA0),
+                                  *range(0x202A, 0x202F), *range(0x2066, 0x206A)]}
+
+
+def printable(text: str) -> str:
+    """Text from learner code as it may appear in a report: no escape sequences."""
+    return text.translate(_UNPRINTABLE)
 
 
 def _error_from(err: Any, importing: bool = False) -> LearnerFailure:
     if not isinstance(err, dict):
         return LearnerCrash("the grading process received a garbled reply")
-    type_name = str(err.get("type", "Exception"))[:80]
-    message = str(err.get("message", ""))[:2000]
-    tb = str(err.get("traceback", ""))[:4000]
+    type_name = printable(str(err.get("type", "Exception"))[:80])
+    message = printable(str(err.get("message", ""))[:2000])
+    tb = printable(str(err.get("traceback", ""))[:4000])
     line = err.get("line") if type(err.get("line")) is int else None
     if type_name == "NotImplementedError" and not importing:
         return NotImplementedYet(type_name, message, tb, line)
