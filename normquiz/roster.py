@@ -17,6 +17,7 @@ from typing import Any
 from normquiz.content import Topic
 from normquiz.report import TopicResult, sandbox_json
 from normquiz.sandbox.isolation import missing
+from normquiz.sandbox.runner import printable
 
 
 @dataclass
@@ -198,5 +199,5 @@ class BatchResult:
             lines += ["", "Could not be graded"]
             for r in errors:
                 first = (r.error or "").strip().splitlines()[0] if r.error else ""
-                lines.append(f"  {r.learner}: {first[:300]}")
+                lines.append(printable(f"  {r.learner}: {first[:300]}"))
         return "\n".join(lines)

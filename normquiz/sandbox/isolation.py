@@ -33,7 +33,7 @@ LAYERS = ("rlimits", "user", "landlock", "seccomp")
 SANDBOX_USER = "nobody"
 FILE_SIZE = 50 * 2**20
 OPEN_FILES = 64
-EXTRA_TASKS = 32  # threads the learner's code may start, over what its user already runs
+EXTRA_TASKS = 8  # threads the learner's code may start, over what its user already runs
 # Imported before the user drop when the sandbox user cannot read the Python
 # installation (a Python under /root): what learner code commonly imports.
 PRELOAD = ("math", "cmath", "random", "statistics", "itertools", "functools", "collections",
