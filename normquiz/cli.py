@@ -246,9 +246,10 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
                                 grader_seed=grader_seed, settings=settings)
         workspace.record(result.exercises)
     else:
+        # A report for a machine must exist even when the module does not compile.
         result = grade_workspace(workspace, catalog, only=only, module_path=path,
                                  timeout=timeout or DEFAULT_TIMEOUT, grader_seed=grader_seed,
-                                 settings=settings)
+                                 settings=settings, report_uncompilable=fmt != "text")
     _isolation_notice(result.sandbox)
     if fmt != "text":
         click.echo(render(result, fmt, time.perf_counter() - started))
@@ -617,12 +618,13 @@ def doctor() -> None:
 
 @cli.group()
 def export() -> None:
-    """Hand grading to another platform (Gradescope).
+    """Hand grading to another platform (Gradescope, GitHub Classroom).
 
     Example:
 
     \b
         normquiz export gradescope layernorm -o autograder.zip
+        normquiz export github-classroom layernorm layernorm-template/
     """
 
 
@@ -667,6 +669,55 @@ def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: in
                                                        if not n.startswith("content/"))
          + (" and the topic's content" if any(n.startswith("content/") for n in names) else ""))
     echo("Upload it in Gradescope: assignment → Configure Autograder → Zip file upload.")
+
+
+@export.command("github-classroom")
+@click.argument("topic")
+@click.argument("directory", metavar="DIR", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Seed of the numeric questions' data: every student gets the same data.")
+@click.option("--force", is_flag=True,
+              help="Write into a folder that is not empty, adding only missing files.")
+@click.option("--install-spec", metavar="SPEC", default=None,
+              help="What the workflow pip installs (default: normquiz==<this version>), "
+                   "e.g. a git URL or a wheel committed to the template.")
+@click.option("--python", "python_version", default="3.12", show_default=True,
+              help="The Python version the workflow sets up.")
+@click.option("--unsandboxed", is_flag=True,
+              help="Grade without --require-isolation, for runners that lack Landlock or "
+                   "seccomp (see 'normquiz doctor' in the job's log).")
+@click.pass_context
+def export_github_classroom_cmd(ctx: click.Context, topic: str, directory: Path, seed: int,
+                                force: bool, install_spec: str | None, python_version: str,
+                                unsandboxed: bool) -> None:
+    """Write a GitHub Classroom template repository for TOPIC into DIR.
+
+    DIR gets the workspace 'normquiz start TOPIC --seed N' writes, a
+    .gitignore and .github/workflows/classroom.yml, which installs normquiz
+    and grades each exercise on every push with 'normquiz grade ID
+    --require-isolation': its points when it passes, none otherwise. Push DIR
+    as a template repository and use it as an assignment's starter code.
+
+    Example:
+
+    \b
+        normquiz export github-classroom layernorm layernorm-template
+    """
+    from normquiz.classroom import WORKFLOW_PATH, export_github_classroom
+    from normquiz.content import display_path
+
+    result = export_github_classroom(_catalog(ctx), topic, directory, seed=seed, force=force,
+                                     install_spec=install_spec, unsandboxed=unsandboxed,
+                                     python=python_version)
+    where = display_path(directory)
+    echo(f"Wrote into {where}: {', '.join(result.written) or 'nothing'}")
+    if result.kept:
+        echo(f"Kept as they were: {', '.join(result.kept)}")
+    echo(f"Every student gets the question data of seed {result.seed}; each push is graded "
+         f"by {WORKFLOW_PATH}.")
+    echo(f"Next: cd {where} && git init && git add -A && git commit -m template, push it to "
+         "GitHub, mark it a template repository (Settings → Template repository) and "
+         "use it as the assignment's starter code. See docs/github-classroom.md.")
 
 
 def main() -> None:

@@ -116,18 +116,28 @@ def _first_line(text: str) -> str:
     return next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
 
 
+def _seconds(x: float) -> str:
+    return f"{max(float(x), 0.0):.6f}"
+
+
 def junit_suite(result: TopicResult, execution_time: float = 0.0,
                 learner: str | None = None) -> ET.Element:
-    """One <testsuite> for a topic: one <testcase> per exercise, classname = topic."""
+    """One <testsuite> for a topic: one <testcase> per exercise, classname = topic.
+
+    An exercise not answered yet is a failure, not a skip: CI test reports count a
+    skip as nothing wrong, and a blank submission must not look like one that passed.
+    Each test case's time is the time spent grading that exercise; the suite's is
+    `execution_time` (the whole grading), never less than the sum of its cases.
+    """
     counts = {s: sum(e.status == s for e in result.exercises)
               for s in ("failed", "error", "timeout", "unanswered")}
+    graded = sum(e.seconds for e in result.exercises)
     suite = ET.Element("testsuite", {
         "name": result.topic if learner is None else f"{learner}.{result.topic}",
         "tests": str(len(result.exercises)),
-        "failures": str(counts["failed"]),
+        "failures": str(counts["failed"] + counts["unanswered"]),
         "errors": str(counts["error"] + counts["timeout"]),
-        "skipped": str(counts["unanswered"]),
-        "time": f"{execution_time:.3f}",
+        "time": _seconds(max(execution_time, graded)),
     })
     props = ET.SubElement(suite, "properties")
     extra = {"score": _points(round(result.score, 4)), "max_score": _points(result.max_score),
@@ -137,7 +147,7 @@ def junit_suite(result: TopicResult, execution_time: float = 0.0,
             ET.SubElement(props, "property", {"name": name, "value": _xml_text(value)})
     for e in result.exercises:
         case = ET.SubElement(suite, "testcase", {"classname": result.topic, "name": e.id,
-                                                 "time": "0"})
+                                                 "time": _seconds(e.seconds)})
         points = f"{_points(round(e.score, 4))}/{_points(e.max_score)} points"
         feedback = _xml_text(e.feedback)
         if e.status == "failed":
@@ -152,17 +162,26 @@ def junit_suite(result: TopicResult, execution_time: float = 0.0,
                 "type": e.status})
             node.text = feedback
         elif e.status == "unanswered":
-            ET.SubElement(case, "skipped", {"message": _xml_text(
-                _first_line(e.feedback) or "not answered yet")})
+            detail = _first_line(e.feedback)
+            node = ET.SubElement(case, "failure", {
+                "message": _xml_text(f"{points}, not answered yet"
+                                     + (f": {detail}" if detail else "")),
+                "type": "unanswered"})
+            node.text = feedback or "Not answered yet."
     return suite
 
 
-def junit_error_suite(topic: str, message: str, learner: str | None = None) -> ET.Element:
-    """A suite with one errored test case: the submission could not be graded at all."""
+def junit_error_suite(topic: str, message: str, learner: str | None = None,
+                      execution_time: float = 0.0) -> ET.Element:
+    """A suite with one errored test case: the submission could not be graded at all.
+
+    `execution_time` is how long the attempt took, the test case's time and the suite's.
+    """
     suite = ET.Element("testsuite", {
         "name": topic if learner is None else f"{learner}.{topic}",
-        "tests": "1", "failures": "0", "errors": "1", "skipped": "0", "time": "0.000"})
-    case = ET.SubElement(suite, "testcase", {"classname": topic, "name": "grading", "time": "0"})
+        "tests": "1", "failures": "0", "errors": "1", "time": _seconds(execution_time)})
+    case = ET.SubElement(suite, "testcase", {"classname": topic, "name": "grading",
+                                             "time": _seconds(execution_time)})
     node = ET.SubElement(case, "error", {"message": _xml_text(_first_line(message)),
                                          "type": "error"})
     node.text = _xml_text(message)
@@ -170,11 +189,15 @@ def junit_error_suite(topic: str, message: str, learner: str | None = None) -> E
 
 
 def junit_document(suites: list[ET.Element]) -> str:
-    """<testsuites> around the suites, with totals: what CI test reporters read."""
+    """<testsuites> around the suites, with totals: what CI test reporters read.
+
+    Only the attributes of the Jenkins xunit plugin's junit-10.xsd (which has no
+    `skipped` on <testsuites>); normquiz never skips a test anyway.
+    """
     root = ET.Element("testsuites", {"name": "normquiz"})
-    for key in ("tests", "failures", "errors", "skipped"):
+    for key in ("tests", "failures", "errors"):
         root.set(key, str(sum(int(s.get(key, "0")) for s in suites)))
-    root.set("time", f"{sum(float(s.get('time', '0')) for s in suites):.3f}")
+    root.set("time", _seconds(sum(float(s.get("time", "0")) for s in suites)))
     root.extend(suites)
     ET.indent(root)
     return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

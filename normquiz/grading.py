@@ -72,6 +72,7 @@ class _Outcome:
     checks: list[CheckResult] = field(default_factory=list)
     failures: list[BaseException | None] = field(default_factory=list)
     incomplete: str = ""  # why not every check ran
+    seconds: float = 0.0  # pytest's setup, call and teardown time of its checks
 
 
 def new_grader_seed() -> int:
@@ -161,12 +162,13 @@ class _GraderPlugin:
             self.collect_errors.append(f"{report.nodeid}: {report.longreprtext[-1500:]}")
 
     def pytest_runtest_makereport(self, item: Any, call: Any) -> None:
+        outcome = self.outcomes.setdefault(self.exercise_of(item), _Outcome())
+        outcome.seconds += call.duration
         if call.when == "teardown" or (call.when == "setup" and call.excinfo is None):
             return
         marker = item.get_closest_marker("points")
         points = float(marker.args[0]) if marker else 1.0
         doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
-        outcome = self.outcomes.setdefault(self.exercise_of(item), _Outcome())
         exc = call.excinfo.value if call.excinfo is not None else None
         message = ""
         if isinstance(exc, AssertionError):
@@ -442,7 +444,7 @@ def syntax_check(module_path: Path) -> None:
         compile(source, str(module_path), "exec", dont_inherit=True)
     except SyntaxError as e:
         raise WorkspaceError(
-            f"{display_path(module_path)}, line {e.lineno}: syntax error: {e.msg}. "
+            f"{display_path(module_path)}, line {e.lineno}: syntax error: {sentence(e.msg)} "
             "Fix it, then grade again."
         ) from None
     except ValueError as e:  # e.g. a NUL byte in the file
@@ -450,6 +452,11 @@ def syntax_check(module_path: Path) -> None:
     except (RecursionError, MemoryError):
         raise WorkspaceError(f"{display_path(module_path)}: the code is nested too deeply to "
                              "be compiled. Simplify it.") from None
+
+
+def sentence(text: str) -> str:
+    """`text` ending with one full stop ("Perhaps you forgot a comma?" stays as it is)."""
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def blocked_paths(topic: Topic) -> list[Path]:
@@ -491,6 +498,7 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
             passed = 0.0 if outcome.incomplete else sum(c.points for c in outcome.checks
                                                         if c.passed)
             diagnosis = None
+            started = time.perf_counter()
             if status in ("failed", "error"):
                 sub = Submission(sandbox, timeout)
                 diagnosis = diagnose(topic, e, sub, reference)
@@ -500,6 +508,7 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
                 "" if status == "passed" else _feedback(e, topic, status, outcome, diagnosis,
                                                         timeout),
                 outcome.checks,
+                seconds=outcome.seconds + time.perf_counter() - started,
             ))
         return results
     finally:
@@ -514,8 +523,12 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
                 only: str | None = None, timeout: float = DEFAULT_TIMEOUT,
                 sandbox: Sandbox | None = None,
                 settings: SandboxSettings | None = None,
-                grader_seed: int | None = None) -> TopicResult:
+                grader_seed: int | None = None,
+                uncompilable: str | None = None) -> TopicResult:
     """Grade a module file and answers for `topic`; `only` restricts to one exercise id.
+
+    `uncompilable`, when given, is why the module cannot be compiled: every code
+    exercise is then an error with that message, and the questions are still graded.
 
     `sandbox`, when given, is a worker already started on `module_path`; else
     one is made with `settings`. The result carries the worker's isolation report,
@@ -528,6 +541,11 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
     code = [e for e in selected if isinstance(e, CodeExercise)]
     results: dict[str, ExerciseResult] = {}
     isolation = None
+    if code and uncompilable is not None:
+        for e in code:
+            results[e.id] = ExerciseResult(e.id, "code", e.title, "error", 0.0, e.points,
+                                           feedback=uncompilable)
+        code = []  # nothing ran: no grader seed, no sandbox report
     if code:
         assert module_path is not None
         if grader_seed is None:
@@ -545,10 +563,14 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
             if own_sandbox:
                 sandbox.stop()
     for q in selected:
+        if not isinstance(q, (NumericQuestion, ChoiceQuestion)):
+            continue
+        started = time.perf_counter()
         if isinstance(q, NumericQuestion):
             results[q.id] = grade_numeric(q, generate(topic, q, seed), answers.get(q.id))
-        elif isinstance(q, ChoiceQuestion):
+        else:
             results[q.id] = grade_choice(q, answers.get(q.id))
+        results[q.id].seconds = time.perf_counter() - started
     return TopicResult(topic.slug, [results[e.id] for e in selected],
                        display_path(module_path) if code and module_path else None, seed,
                        sandbox=isolation, grader_seed=grader_seed if code else None)
@@ -557,10 +579,13 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
 def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = None,
                     module_path: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
                     settings: SandboxSettings | None = None,
-                    grader_seed: int | None = None) -> TopicResult:
+                    grader_seed: int | None = None,
+                    report_uncompilable: bool = False) -> TopicResult:
     """Grade a learner's workspace and record the progress in its state file.
 
     `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
+    A module that does not compile is a WorkspaceError, or with `report_uncompilable`
+    an error of each code exercise, the questions graded (for reports that must exist).
     """
     topic = catalog.topic(workspace.topic)
     if only is not None:
@@ -568,20 +593,27 @@ def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = N
     selected = [topic.exercise(only)] if only else topic.exercises
     module = module_path or (workspace.module_path(topic) if topic.module else None)
     sandbox = None
+    uncompilable = None
     if module is not None and any(not e.is_question for e in selected):
         if not module.exists():
             raise WorkspaceError(
                 f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
                 "to write a fresh stub (your other files are kept).")
-        syntax_check(module)
-        # Started first: the worker imports numpy while this process reads the answers
-        # and imports pytest.
-        sandbox = new_sandbox(topic, module, settings)
-        sandbox.start()
+        try:
+            syntax_check(module)
+        except WorkspaceError as e:
+            if not report_uncompilable:
+                raise
+            uncompilable = str(e)
+        else:
+            # Started first: the worker imports numpy while this process reads the answers
+            # and imports pytest.
+            sandbox = new_sandbox(topic, module, settings)
+            sandbox.start()
     try:
         answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
         result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox,
-                             settings, grader_seed=grader_seed)
+                             settings, grader_seed=grader_seed, uncompilable=uncompilable)
     finally:
         if sandbox is not None:
             sandbox.stop()

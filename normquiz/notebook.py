@@ -4,7 +4,8 @@ A notebook is graded from its code, never from its outputs or from the order
 in which its cells were run:
 
 - Cells tagged `normquiz:answer:<id>` hold one assignment, `<id> = <value>`,
-  read without running anything (a Python literal).
+  read without running anything: numbers, arithmetic on numbers, lists of
+  them, float(), int(), np.float64(), np.array() (questions.answer_expression).
 - Cells tagged `normquiz:check:<id>` are left out.
 - From every other code cell, in notebook order, normquiz keeps the top-level
   imports, function and class definitions, and assignments whose value calls
@@ -30,6 +31,11 @@ EXERCISE, ANSWER, CHECK = "normquiz:exercise:", "normquiz:answer:", "normquiz:ch
 # What IPython itself puts in a kernel's globals: history, outputs, helpers.
 _IPYTHON_NAMES = re.compile(r"__\w*__|_+|_i+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython")
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+# Where a cell's tags are edited, in each Jupyter.
+TAGS_HELP = ("in JupyterLab 4 and Notebook 7: the gear icon in the right sidebar (Property "
+             "Inspector) → Common Tools → Cell Tags; in the classic Notebook: View → Cell "
+             "toolbar → Tags")
+KERNEL = "this notebook's kernel"  # what check() names as the graded file
 
 
 def _tags(cell: Any) -> list[str]:
@@ -73,7 +79,7 @@ def build_notebook(topic: Topic, seed: int) -> Any:
         "Answer each question by replacing `None` in its answer cell. "
         "`normquiz grade " + f"{topic.slug}.ipynb` in a terminal grades the whole notebook from "
         "its code (the order in which you ran cells does not matter). Keep the cell tags "
-        "(View → Cell toolbar → Tags): they tell normquiz which cell is which.")]
+        f"({TAGS_HELP}): they tell normquiz which cell is which.")]
     imports, functions = "", {}
     if topic.module:
         imports, functions = _split_stub(topic.stub_path.read_text(encoding="utf-8"))
@@ -130,8 +136,16 @@ def _describe(index: int, cell: Any) -> str:
 
 
 def _calls_nothing(node: ast.AST) -> bool:
-    return not any(isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom))
-                   for n in ast.walk(node))
+    # A lambda's body runs only when it is called: `rowmean = lambda a: a.mean(-1)` is kept
+    # (its default values run at once, so they are looked at).
+    stack = [node]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)):
+            return False
+        stack.extend(ast.iter_child_nodes(n.args) if isinstance(n, ast.Lambda)
+                     else ast.iter_child_nodes(n))
+    return True
 
 
 def _kept(node: ast.stmt) -> bool:
@@ -175,14 +189,14 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
         if len(where_cells) > 1:
             names = " and ".join(_describe(i, cells[i - 1]) for i in where_cells)
             raise WorkspaceError(f"{where}: the tag '{tag}' is on {names}; each tag belongs on "
-                                 "one cell. Remove it from the copy (View → Cell toolbar → Tags).")
+                                 f"one cell. Remove it from the copy ({TAGS_HELP}).")
     for e in topic.exercises:
         tag = (EXERCISE if isinstance(e, CodeExercise) else ANSWER) + e.id
         if tag not in seen:
             raise WorkspaceError(
                 f"{where}: no cell is tagged '{tag}'. Add that tag to the cell that holds "
                 f"{'the function ' + e.id if isinstance(e, CodeExercise) else 'the answer'} "
-                "(View → Cell toolbar → Tags), or regenerate the notebook with "
+                f"({TAGS_HELP}), or regenerate the notebook with "
                 f"'normquiz start {topic.slug} . --force --notebook' after renaming yours.")
     source_lines: list[str] = []
     origins: list[tuple[int, int]] = []
@@ -216,26 +230,48 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
     return NotebookSubmission("\n".join(source_lines) + "\n", answers, origins)
 
 
-def _read_answer(text: str, answer_id: str, cell: str, where: str) -> Any:
+def _answer_assignments(tree: ast.Module, answer_id: str) -> list[ast.Assign]:
+    return [node for node in tree.body
+            if isinstance(node, ast.Assign) and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name) and node.targets[0].id == answer_id]
+
+
+def answer_from_source(text: str, answer_id: str) -> Any:
+    """The value an answer cell's code gives `answer_id`, computed without running it.
+
+    The last top-level `<id> = <value>` counts (None when there is none). Raises
+    ValueError with a message that starts with where in the cell ("line 2: ...").
+    """
+    from normquiz.questions import AnswerExpressionError, answer_expression
+
     try:
         tree = ast.parse(text)
     except SyntaxError as e:
-        raise WorkspaceError(f"{where}, {cell}, line {e.lineno}: syntax error: {e.msg}.") from None
+        raise ValueError(f"line {e.lineno}: syntax error: {e.msg}") from None
     except (RecursionError, MemoryError, ValueError):
-        raise WorkspaceError(f"{where}, {cell}: the answer is nested too deeply (or is too "
-                             "large) to be read.") from None
+        raise ValueError("the answer is nested too deeply (or is too large) to be "
+                         "read") from None
     value: Any = None
-    for node in tree.body:
-        if (isinstance(node, ast.Assign) and len(node.targets) == 1
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == answer_id):
-            try:
-                value = ast.literal_eval(node.value)
-            except (ValueError, RecursionError, MemoryError):
-                raise WorkspaceError(
-                    f"{where}, {cell}, line {node.lineno}: the answer must be a plain value "
-                    f"(a number, a list of numbers or a letter in quotes), not an expression "
-                    f"to compute.") from None
+    for node in _answer_assignments(tree, answer_id):
+        try:
+            value = answer_expression(node.value)
+        except AnswerExpressionError as e:
+            raise ValueError(
+                f"line {node.lineno}: the answer must be a number, a list of numbers or a "
+                f"letter in quotes, written with numbers, + - * / ** and parentheses "
+                f"(float(), int(), np.float64() and np.array([...]) of them are read too), "
+                f"but {e}") from None
+        except (RecursionError, MemoryError):
+            raise ValueError(f"line {node.lineno}: the answer is nested too deeply (or is too "
+                             "large) to be read") from None
     return value
+
+
+def _read_answer(text: str, answer_id: str, cell: str, where: str) -> Any:
+    try:
+        return answer_from_source(text, answer_id)
+    except ValueError as e:
+        raise WorkspaceError(f"{where}, {cell}, {e}.") from None
 
 
 def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
@@ -268,6 +304,7 @@ def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
                              timeout or DEFAULT_TIMEOUT, grader_seed=grader_seed,
                              settings=settings)
     result.graded_file = path.name
+    in_notebook_words(result, topic)
     for e in result.exercises:
         e.feedback = re.sub(rf'File "{re.escape(module.name)}", line (\d+)',
                             lambda m: f"{path.name}, {submission.where(int(m.group(1)))}",
@@ -278,16 +315,102 @@ def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
 # ---------------------------------------------------------------- the kernel
 
 
+def _literal(value: Any) -> str | None:
+    """Source that rebuilds a plain constant (numbers, strings, None, short lists of them)."""
+    import math
+
+    if value is None or isinstance(value, bool):
+        return repr(value)
+    if isinstance(value, int):
+        return repr(int(value))
+    if isinstance(value, float):  # np.float64 too: written as a plain float
+        value = float(value)
+        return repr(value) if math.isfinite(value) else f"float({repr(value)!r})"
+    if isinstance(value, str):
+        return repr(str(value))
+    if isinstance(value, (tuple, list)) and len(value) < 1000 and all(
+            isinstance(v, (bool, int, float, str)) for v in value):
+        items = ", ".join(str(_literal(v)) for v in value)
+        return f"({items}{',' if len(value) == 1 else ''})" if isinstance(value, tuple) \
+            else f"[{items}]"
+    return None
+
+
+def _lambda_source(function: Any) -> str | None:
+    """`lambda ...: ...` as written in its cell, or None when it cannot be told apart.
+
+    inspect gives the whole lines a lambda is on; the cell is parsed and the lambda
+    on its first line whose compiled code is this function's is taken.
+    """
+    import inspect
+
+    code = function.__code__
+    if code.co_freevars:
+        return None  # it uses a variable of the function it was made in
+    try:
+        lines, _ = inspect.findsource(function)
+        text = "".join(lines)
+        tree = ast.parse(text)
+    except (OSError, TypeError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
+            segment = ast.get_source_segment(text, node)
+            try:
+                compiled = compile(f"({segment})", code.co_filename, "eval", dont_inherit=True)
+            except (SyntaxError, ValueError, TypeError):
+                continue
+            inner = next((c for c in compiled.co_consts if hasattr(c, "co_code")), None)
+            if inner is not None and (inner.co_code, inner.co_names, inner.co_varnames) == (
+                    code.co_code, code.co_names, code.co_varnames):
+                found.append(segment)
+    if len(set(found)) != 1:
+        return None
+    return "(" + found[0] + ")" if "\n" in found[0] else found[0]
+
+
+def _import_of(name: str, value: Any, modules: list[str]) -> str | None:
+    """`from <module> import <attr> as <name>` when `value` is an attribute of an
+    imported module: of `value.__module__`, of its type's module or of a module the
+    kernel imported (np.sqrt is a ufunc, found as numpy's attribute `sqrt`)."""
+    import sys
+
+    candidates = [getattr(value, "__module__", None), *modules,
+                  getattr(type(value), "__module__", None)]
+    seen: list[str] = []
+    for m in candidates:
+        if not isinstance(m, str) or m in ("__main__", "builtins"):
+            continue
+        for c in (m, m.split(".")[0]):
+            if c not in seen and isinstance(sys.modules.get(c), type(sys)):
+                seen.append(c)
+    # Public modules first (numpy before numpy._core.umath).
+    seen.sort(key=lambda m: any(part.startswith("_") for part in m.split(".")))
+    own = getattr(value, "__name__", None)
+    for m in seen:
+        attrs = vars(sys.modules[m])  # no getattr: a module's __getattr__ may import or warn
+        for attr in (name, own):
+            if isinstance(attr, str) and attr.isidentifier() and attrs.get(attr) is value:
+                return f"from {m} import {attr}" + ("" if attr == name else f" as {name}")
+    return None
+
+
 def module_from_namespace(namespace: dict[str, Any], skip: set[str] = frozenset()) -> str:
-    """Rebuild a module from a running kernel's globals: imports, constants, definitions."""
+    """Rebuild a module from a running kernel's globals: imports, constants, definitions.
+
+    A value that cannot be rebuilt (an array, an object made by a call) is left out:
+    what uses it fails with a NameError, as it would in the saved notebook.
+    """
     import inspect
     import textwrap
     import types
 
+    names = [(n, v) for n, v in list(namespace.items())
+             if not _IPYTHON_NAMES.fullmatch(n) and n not in skip]
+    modules = [v.__name__ for _, v in names if isinstance(v, types.ModuleType)]
     imports, constants, definitions = [], [], []
-    for name, value in list(namespace.items()):
-        if _IPYTHON_NAMES.fullmatch(name) or name in skip:
-            continue
+    for name, value in names:
         if isinstance(value, types.ModuleType):
             module = value.__name__
             if name == module:
@@ -297,22 +420,30 @@ def module_from_namespace(namespace: dict[str, Any], skip: set[str] = frozenset(
                 imports.append(f"from {parent} import {child}")
             else:
                 imports.append(f"import {module} as {name}")
-        elif inspect.isfunction(value) or inspect.isclass(value):
-            if getattr(value, "__module__", None) == "__main__":
-                try:
-                    definitions.append(textwrap.dedent(inspect.getsource(value)))
-                except (OSError, TypeError):
-                    continue  # defined by exec or lost: nothing to rebuild it from
-                if value.__name__ != name:
-                    definitions.append(f"{name} = {value.__name__}")
-            elif getattr(value, "__module__", None) and getattr(value, "__qualname__", "") \
-                    == getattr(value, "__name__", None):
-                alias = "" if value.__name__ == name else f" as {name}"
-                imports.append(f"from {value.__module__} import {value.__name__}{alias}")
-        elif isinstance(value, (bool, int, float, str, type(None))) or (
-                isinstance(value, (tuple, list)) and len(value) < 1000
-                and all(isinstance(v, (bool, int, float, str)) for v in value)):
-            constants.append(f"{name} = {value!r}")
+            continue
+        main = getattr(value, "__module__", None) == "__main__"
+        if main and inspect.isfunction(value) and value.__name__ == "<lambda>":
+            source = _lambda_source(value)
+            if source is not None:
+                definitions.append(f"{name} = {source}")
+            continue
+        if main and (inspect.isfunction(value) or inspect.isclass(value)):
+            try:
+                definitions.append(textwrap.dedent(inspect.getsource(value)))
+            except (OSError, TypeError):
+                continue  # defined by exec or lost: nothing to rebuild it from
+            if value.__name__ != name:
+                definitions.append(f"{name} = {value.__name__}")
+            continue
+        literal = _literal(value)
+        if literal is not None and not (isinstance(value, float) and literal.startswith("float")):
+            constants.append(f"{name} = {literal}")
+            continue
+        imported = _import_of(name, value, modules)
+        if imported is not None:
+            imports.append(imported)
+        elif literal is not None:
+            constants.append(f"{name} = {literal}")  # float('inf') not from a module
     return "\n".join(imports + constants + [""] + definitions) + "\n"
 
 
@@ -348,29 +479,104 @@ class CheckReport:
         return f'<pre style="white-space:pre-wrap">{body}</pre>'
 
 
+class CheckProblem:
+    """What normquiz.check() returns when it cannot grade: the reason, without a traceback."""
+
+    passed = False
+    result = None
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def __repr__(self) -> str:
+        return self.message
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f'<pre style="white-space:pre-wrap;color:#cf222e">{html.escape(self.message)}</pre>'
+
+
+def in_notebook_words(result: Any, topic: Topic) -> None:
+    """Unanswered exercises' feedback, naming the notebook's cells (the graders name
+    the module and answers.yaml)."""
+    for e in result.exercises:
+        if e.status != "unanswered":
+            continue
+        exercise = topic.exercise(e.id)
+        if isinstance(exercise, CodeExercise):
+            e.feedback = (f"Not implemented yet: fill in the # TODO lines of "
+                          f"{exercise.function} in its exercise cell, run that cell, then "
+                          f'normquiz.check("{e.id}").')
+        else:
+            e.feedback = (f"Not answered yet: replace None with your answer in the answer cell "
+                          f"of '{e.id}', run it, then normquiz.check(\"{e.id}\").")
+
+
+def _kernel_answer_problem(namespace: dict[str, Any], question_id: str) -> str | None:
+    """Why `normquiz grade` would refuse the answer cell as last run in this kernel.
+
+    IPython keeps each cell's code as run (`_ih`); the last one that assigns the
+    answer at its top level is read as `normquiz grade` reads the saved answer cell.
+    """
+    history = namespace.get("_ih")
+    if not isinstance(history, list):
+        return None  # not an IPython kernel: nothing to compare with
+    for text in reversed(history):
+        if not isinstance(text, str) or question_id not in text:
+            continue
+        try:
+            tree = ast.parse(text)
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        if _answer_assignments(tree, question_id):
+            try:
+                answer_from_source(text, question_id)
+            except ValueError as e:
+                return f"normquiz grade would not accept it: {e}"
+            return None
+    return None
+
+
 def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = None,
-          path: Path | str | None = None, grader_seed: int | None = None) -> CheckReport:
+          path: Path | str | None = None,
+          grader_seed: int | None = None) -> CheckReport | CheckProblem:
     """Grade the functions and answers as currently defined in the running kernel.
 
     `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
+    A problem (no workspace, an unknown id, a syntax error) is returned as a
+    CheckProblem, which shows its message without a traceback.
     """
+    from normquiz.errors import NormquizError
+
+    try:
+        return _check(exercise_id, namespace, path, grader_seed)
+    except NormquizError as e:
+        return CheckProblem(str(e))
+
+
+def _check(exercise_id: str | None, namespace: dict[str, Any] | None,
+           path: Path | str | None, grader_seed: int | None) -> CheckReport:
     import sys
 
     from normquiz.content import default_catalog
     from normquiz.grading import grade_topic
-    from normquiz.questions import check_answer_type, generate
+    from normquiz.questions import check_answer_type, generate, plain_answer
     from normquiz.report import ExerciseResult
     from normquiz.workspace import Workspace
 
     namespace = namespace if namespace is not None else vars(sys.modules["__main__"])
     workspace = Workspace.find(Path(path) if path else None)
     topic = default_catalog().topic(workspace.topic)
+    if exercise_id is not None:
+        topic.exercise(exercise_id)  # an unknown id is a plain message, before any work
     answers: dict[str, Any] = {}
     invalid: dict[str, str] = {}
     for q in topic.questions:
-        value = namespace.get(q.id)
+        value = plain_answer(namespace.get(q.id))
         generated = generate(topic, q, workspace.seed) if isinstance(q, NumericQuestion) else None
-        problem = check_answer_type(q, value, generated)
+        problem = check_answer_type(q, value, generated) or (
+            _kernel_answer_problem(namespace, q.id) if value is not None else None)
         if problem:
             invalid[q.id] = problem
         else:
@@ -385,6 +591,7 @@ def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = Non
         if e.id in invalid:
             result.exercises[i] = ExerciseResult(e.id, e.kind, e.title, "error", 0.0, e.max_score,
                                                  feedback=f"Your answer: {invalid[e.id]}.")
-    result.graded_file = "this notebook's kernel"
+    in_notebook_words(result, topic)
+    result.graded_file = KERNEL
     workspace.record(result.exercises)
     return CheckReport(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import math
 import re
 import zlib
@@ -119,7 +120,8 @@ def prompt_for(topic: Topic, question: Any, seed: int, plain: bool = False) -> s
         text = generate(topic, question, seed).prompt.rstrip()
     elif isinstance(question, ChoiceQuestion):
         letters = zip(question.letters, question.options)
-        options = "\n".join(f"  {ch}) {o.text}" for ch, o in letters)
+        # A Markdown list where the prompt is Markdown (a notebook, README.md), else indented.
+        options = "\n".join(f"{'  ' if plain else '- '}{ch}) {o.text}" for ch, o in letters)
         text = f"{question.prompt.rstrip()}\n\n{options}"
     else:
         text = question.prompt.rstrip()
@@ -156,6 +158,146 @@ def check_answer_type(question: Any, value: Any, generated: Generated | None) ->
     if isinstance(value, list) and len(value) == n and all(is_number(v) for v in value):
         return None
     return f"expected a list of {n} numbers {question.answer_format}, got {value!r}"
+
+
+# What an answer cell may hold: what a learner types for a number or a list of numbers.
+_ANSWER_CALLS = {"float": float, "int": int, "np.float64": float, "numpy.float64": float,
+                 "np.array": None, "numpy.array": None}
+_MAX_ELEMENTS = 1000  # numbers in one answer
+_MAX_DEPTH = 20  # nested parentheses, lists and calls
+_MAX_BITS = 4096  # an integer beyond 2**4096 is not an answer (nor a float beyond 1e308)
+
+
+class AnswerExpressionError(ValueError):
+    """Why an answer cell's expression is not accepted; args[0] says so in a phrase."""
+
+
+def _call_name(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return f"{node.value.id}.{node.attr}"
+    return None
+
+
+def answer_expression(node: ast.expr) -> Any:
+    """The value of an answer cell's expression, computed without running any code.
+
+    Accepted: number, string, None and True/False literals; + - * / // % ** and unary
+    minus on numbers; lists and tuples of those (a list); float(x), int(x),
+    np.float64(x) and np.array([...]) of those. Results are bounded: at most
+    1000 numbers, integers below 2**4096, finite floats. Anything else (a name,
+    another call, an attribute, a comprehension) raises AnswerExpressionError.
+    """
+    count = [0]
+
+    def number(value: Any) -> Any:
+        if isinstance(value, list):
+            raise AnswerExpressionError("arithmetic works on numbers, not on lists: write "
+                                        "each number of the list")
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise AnswerExpressionError(f"{value!r} is not a number, so it cannot be computed with")
+        return value
+
+    def bounded(value: Any) -> Any:
+        if isinstance(value, int) and not isinstance(value, bool) \
+                and value.bit_length() > _MAX_BITS:
+            raise AnswerExpressionError("a number that large is not an answer")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise AnswerExpressionError("the value is not a finite number")
+        return value
+
+    def power(base: Any, exponent: Any) -> Any:
+        if isinstance(base, int) and isinstance(exponent, int) and exponent >= 0:
+            if base not in (-1, 0, 1) and exponent * max(base.bit_length(), 1) > _MAX_BITS:
+                raise AnswerExpressionError("a number that large is not an answer")
+            return base ** exponent
+        try:
+            result = float(base) ** float(exponent)
+        except (OverflowError, ZeroDivisionError):
+            raise AnswerExpressionError("a number that large is not an answer") from None
+        if isinstance(result, complex):
+            raise AnswerExpressionError("a negative number to a fractional power is not real")
+        return result
+
+    operators = {
+        ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
+        ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
+        ast.FloorDiv: lambda a, b: a // b, ast.Mod: lambda a, b: a % b, ast.Pow: power,
+    }
+
+    def walk(node: ast.expr, depth: int) -> Any:
+        if depth > _MAX_DEPTH:
+            raise AnswerExpressionError("the expression is nested too deeply")
+        if isinstance(node, ast.Constant):
+            if isinstance(node.value, (bool, int, float, str)) or node.value is None:
+                count[0] += 1
+                return bounded(node.value)
+            raise AnswerExpressionError(f"{node.value!r} is not a number or a letter")
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            value = number(walk(node.operand, depth + 1))
+            return -value if isinstance(node.op, ast.USub) else value
+        if isinstance(node, ast.BinOp) and type(node.op) in operators:
+            a, b = number(walk(node.left, depth + 1)), number(walk(node.right, depth + 1))
+            try:
+                return bounded(operators[type(node.op)](a, b))
+            except ZeroDivisionError:
+                raise AnswerExpressionError("it divides by zero") from None
+            except OverflowError:
+                raise AnswerExpressionError("a number that large is not an answer") from None
+        if isinstance(node, (ast.List, ast.Tuple)):
+            if len(node.elts) > _MAX_ELEMENTS:
+                raise AnswerExpressionError(f"a list of more than {_MAX_ELEMENTS} numbers "
+                                            "is not an answer")
+            items = [walk(e, depth + 1) for e in node.elts]
+            if count[0] > _MAX_ELEMENTS:
+                raise AnswerExpressionError(f"more than {_MAX_ELEMENTS} numbers is not an answer")
+            return items
+        if isinstance(node, ast.Call):
+            name = _call_name(node.func)
+            if name not in _ANSWER_CALLS or node.keywords or len(node.args) != 1 \
+                    or isinstance(node.args[0], ast.Starred):
+                shown = f"{name}(...)" if name else "a call"
+                raise AnswerExpressionError(
+                    f"it calls {shown}; only float(x), int(x), np.float64(x) and "
+                    "np.array([...]) of numbers are read")
+            value = walk(node.args[0], depth + 1)
+            convert = _ANSWER_CALLS[name]
+            if convert is None:  # np.array: a number or a list of numbers, kept as it is
+                if isinstance(value, list) and all(isinstance(v, list) for v in value) \
+                        and value:
+                    raise AnswerExpressionError("an array of more than one dimension is not "
+                                                "an answer here")
+                for v in value if isinstance(value, list) else [value]:
+                    number(v)
+                return value
+            try:
+                return bounded(convert(number(value)))
+            except OverflowError:
+                raise AnswerExpressionError("a number that large is not an answer") from None
+        if isinstance(node, ast.Name):
+            raise AnswerExpressionError(f"it uses the name {node.id!r}, which the answer cell "
+                                        "cannot look up: write the number itself")
+        raise AnswerExpressionError(f"{type(node).__name__.lower()} expressions are not read")
+
+    return walk(node, 0)
+
+
+def plain_answer(value: Any) -> Any:
+    """A kernel's answer as an answer cell reads it: numpy numbers and 0-d or 1-d arrays
+    become Python numbers and lists, tuples become lists (anything else is kept, and
+    then judged by check_answer_type)."""
+    import numpy as np
+
+    if isinstance(value, np.ndarray) and value.ndim <= 1 and value.size <= _MAX_ELEMENTS \
+            and value.dtype.kind in "biuf":
+        return value.tolist()
+    def number(v: Any) -> Any:
+        return v.item() if isinstance(v, np.generic) and v.dtype.kind in "biuf" else v
+
+    if isinstance(value, (list, tuple)) and len(value) <= _MAX_ELEMENTS:
+        return [number(v) for v in value]  # one level: a list holding itself stays a list
+    return number(value)
 
 
 def separated(answers: list[Any], tolerance: float = 1e-3, factor: float = 10.0) -> bool:

@@ -37,9 +37,14 @@ class ExerciseResult:
     mistakes: list[str] = field(default_factory=list)
     feedback: str = ""
     checks: list[CheckResult] = field(default_factory=list)
+    # Wall-clock seconds spent grading this exercise (its checks, and the diagnosis of a
+    # failure); 0.0 where nothing was measured. Shown in JUnit XML; not in the JSON, whose
+    # output stays the same for the same submission and grader seed.
+    seconds: float = field(default=0.0, compare=False)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
+        del data["seconds"]
         data["score"] = round(self.score, 4)
         return data
 
@@ -125,13 +130,16 @@ def render_text(result: TopicResult, style: Any) -> str:
     open_questions = [e for e in result.exercises if e.status == "unanswered" and e.kind != "code"]
     if open_code or open_questions:
         todo = []
-        notebook = (result.graded_file or "").endswith(".ipynb")
+        # A saved notebook, or normquiz.check()'s "this notebook's kernel".
+        notebook = (result.graded_file or "").endswith((".ipynb", "notebook's kernel"))
+        cells = "cell" if len(open_code) == 1 else "cells"
         if open_code:
-            where = f" in {result.graded_file}" if result.graded_file else ""
+            where = (f" in {'its' if len(open_code) == 1 else 'their'} exercise {cells}"
+                     if notebook else f" in {result.graded_file}" if result.graded_file else "")
             todo.append("fill in the # TODO lines of " + ", ".join(open_code) + where)
         if open_questions:
             todo.append(f"answer {len(open_questions)} question(s)"
-                        + ("" if notebook else " in answers.yaml"))
+                        + (" in their answer cells" if notebook else " in answers.yaml"))
         lines += ["", "Not answered yet: " + " and ".join(todo) + ".", ""]
     n_pass = sum(e.status == "passed" for e in result.exercises)
     total = f"{_points(result.score)}/{_points(result.max_score)}"

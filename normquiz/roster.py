@@ -154,7 +154,7 @@ class BatchResult:
                                                            r.seconds), indent=2)
             elif fmt == "junit":
                 text = formats.junit_document([formats.junit_error_suite(
-                    self.topic.slug, r.error or "", r.learner)])
+                    self.topic.slug, r.error or "", r.learner, r.seconds)])
             elif fmt == "json":
                 text = json.dumps(r.to_json(self.topic), indent=2, ensure_ascii=False)
             else:

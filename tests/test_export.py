@@ -278,11 +278,17 @@ def test_a_notebook_alone_is_graded_with_its_own_seed(bundle, autograder, tmp_pa
     assert results["score"] == results["max_score"] == 17.0
 
 
-def test_a_submission_that_cannot_be_graded_still_gets_results(bundle, autograder, tmp_path):
+def test_a_syntax_error_costs_the_code_exercises_not_the_questions(bundle, autograder,
+                                                                      tmp_path):
     files = learner_files(tmp_path, "def layernorm_forward(x, gain, bias, eps=1e-5)\n")
     results = autograder(bundle, setup=False).grade(files)
-    assert results["score"] == 0.0 and results["tests"] == []
-    assert "layernorm.py, line 1: syntax error" in results["output"]
+    code = [e.id for e in TOPIC.code_exercises]
+    assert len(results["tests"]) == len(TOPIC.exercises)  # every exercise is reported
+    for t in results["tests"]:
+        if any(i in t["name"] for i in code):
+            assert t["score"] == 0.0 and "layernorm.py, line 1: syntax error" in t["output"]
+            assert "?." not in t["output"]
+    assert results["score"] == sum(q.points for q in TOPIC.questions)  # the answers count
 
 
 def test_without_normquiz_installed_results_json_is_still_written(bundle, autograder):

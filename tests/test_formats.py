@@ -1,11 +1,19 @@
-"""`--format gradescope` and `--format junit`: right fields, right types, parseable."""
+"""`--format gradescope` and `--format junit`: right fields, right types, parseable.
+
+The JUnit XML is validated against the Jenkins xunit plugin's junit-10.xsd
+(tests/schemas/junit-10.xsd, MIT), the schema CI test reports are written to.
+"""
 
 from __future__ import annotations
 
 import json
+import shutil
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
+import learners
 import pytest
+import xmlschema
 
 from normquiz.formats import (
     gradescope_error,
@@ -16,6 +24,15 @@ from normquiz.formats import (
     to_junit,
 )
 from normquiz.report import CheckResult, ExerciseResult, TopicResult
+from normquiz.roster import BatchResult, LearnerResult
+from normquiz.workspace import answers_template, start
+
+JUNIT_XSD = Path(__file__).parent / "schemas" / "junit-10.xsd"
+
+
+@pytest.fixture(scope="module")
+def junit_schema() -> xmlschema.XMLSchema:
+    return xmlschema.XMLSchema(str(JUNIT_XSD))
 
 
 def result() -> TopicResult:
@@ -23,7 +40,8 @@ def result() -> TopicResult:
     def ex(id_, status, score, max_score, mistakes=(), feedback=""):
         return ExerciseResult(id_, "code", f"Title of {id_}", status, score, max_score,
                               list(mistakes), feedback,
-                              [CheckResult("a check", 1.0, status == "passed")])
+                              [CheckResult("a check", 1.0, status == "passed")],
+                              seconds=0.125)
 
     return TopicResult("layernorm", [
         ex("ok", "passed", 3.0, 3.0),
@@ -69,9 +87,10 @@ def test_junit_parses_with_the_right_counts():
     assert root.tag == "testsuites"
     [suite] = root.findall("testsuite")
     assert suite.get("name") == "layernorm"
+    # The unanswered exercise is a failure: nothing is skipped.
     assert (suite.get("tests"), suite.get("failures"), suite.get("errors"),
-            suite.get("skipped")) == ("5", "1", "2", "1")
-    assert root.get("tests") == "5" and root.get("errors") == "2"
+            suite.get("skipped", "0")) == ("5", "2", "2", "0")
+    assert root.get("tests") == "5" and root.get("failures") == "2" and root.get("errors") == "2"
     cases = suite.findall("testcase")
     assert [c.get("name") for c in cases] == ["ok", "wrong", "crash", "slow", "todo"]
     assert {c.get("classname") for c in cases} == {"layernorm"}
@@ -81,7 +100,12 @@ def test_junit_parses_with_the_right_counts():
     assert cases[2].find("error").get("type") == "error"
     assert "\x00" not in cases[2].find("error").text  # replaced: XML 1.0 forbids it
     assert cases[3].find("error").get("type") == "timeout"
-    assert cases[4].find("skipped") is not None
+    todo = cases[4].find("failure")
+    assert todo.get("type") == "unanswered" and "not answered yet" in todo.get("message")
+    assert "fill in the TODOs" in todo.text
+    assert not list(root.iter("skipped"))
+    assert [c.get("time") for c in cases] == ["0.125000"] * 5
+    assert float(suite.get("time")) == 0.625  # the sum of its cases beats execution_time
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["score"] == "4.5" and props["max_score"] == "11"
 
@@ -132,3 +156,136 @@ def test_json_flag_is_format_json_and_conflicts_are_usage_errors(run, toy_worksp
     assert json.loads(a.output)["exercises"] == json.loads(b.output)["exercises"]
     clash = run("grade", "--json", "--format", "junit", cwd=toy_workspace, toy=True)
     assert clash.exit_code == 2 and "two formats" in clash.output
+
+
+# ---------------------------------------------------------------- JUnit for CI test reports
+
+
+def toy_learner(toy_catalog, folder: Path, kind: str) -> Path:
+    """A toy workspace: "correct" (all right), "partial" (center right, scale wrong,
+    questions unanswered) or "blank" (the stub and the answers template as started)."""
+    topic = toy_catalog.topic("toy")
+    if kind == "blank":
+        start(toy_catalog, "toy", folder, seed=learners.SEED)
+        return folder
+    learners.correct(toy_catalog, topic, folder)
+    if kind == "partial":
+        module = folder / str(topic.module)
+        module.write_text(module.read_text().replace("return g * x", "return x"))
+        (folder / "answers.yaml").write_text(answers_template(topic, learners.SEED))
+    return folder
+
+
+def junit_of(run, folder: Path) -> str:
+    result = run("grade", "--format", "junit", cwd=folder, toy=True)
+    assert result.exit_code in (0, 1), result.output
+    return result.output
+
+
+def test_schema_copy_is_the_xunit_plugins_junit_10(junit_schema):
+    text = JUNIT_XSD.read_text(encoding="utf-8")
+    assert "The MIT License (MIT)" in text and "Copyright (c) 2014, Gregory Boissinot" in text
+    assert set(junit_schema.elements) >= {"testsuites", "testsuite", "testcase", "failure"}
+    # What the old output had and this schema refuses: <testsuites skipped=...>.
+    with pytest.raises(xmlschema.XMLSchemaValidationError):
+        junit_schema.validate('<testsuites skipped="0"><testsuite tests="0"/></testsuites>')
+
+
+@pytest.mark.parametrize("kind", ["correct", "partial", "blank"])
+def test_junit_of_a_workspace_validates_against_junit_10_xsd(run, toy_catalog, tmp_path,
+                                                              junit_schema, kind):
+    text = junit_of(run, toy_learner(toy_catalog, tmp_path / kind, kind))
+    junit_schema.validate(text)
+    suite = ET.fromstring(text).find("testsuite")
+    statuses = {c.get("name"): [n.tag for n in c] for c in suite.iter("testcase")}
+    assert len(statuses) == 4
+    if kind == "correct":
+        assert all(v == [] for v in statuses.values())
+    elif kind == "partial":
+        assert statuses["center"] == [] and statuses["scale"] == ["failure"]
+        assert statuses["toy_mean"] == statuses["toy_choice"] == ["failure"]
+
+
+def test_blank_submission_fails_every_test_and_skips_none(run, toy_catalog, tmp_path):
+    root = ET.fromstring(junit_of(run, toy_learner(toy_catalog, tmp_path / "ws", "blank")))
+    suite = root.find("testsuite")
+    assert suite.get("tests") == suite.get("failures") == root.get("failures") == "4"
+    assert suite.get("errors") == "0"
+    assert suite.get("skipped", "0") == "0" and root.get("skipped") is None
+    assert not list(root.iter("skipped"))
+    for case in suite.iter("testcase"):
+        failure = case.find("failure")
+        assert failure.get("type") == "unanswered"
+        assert "not answered yet" in failure.get("message") and failure.text
+
+
+@pytest.mark.parametrize("kind", ["correct", "partial", "blank"])
+def test_junit_carries_measured_durations(run, toy_catalog, tmp_path, kind):
+    root = ET.fromstring(junit_of(run, toy_learner(toy_catalog, tmp_path / kind, kind)))
+    suite = root.find("testsuite")
+    times = {c.get("name"): float(c.get("time")) for c in suite.iter("testcase")}
+    assert all(t >= 0 for t in times.values())
+    assert times["center"] > 0 and times["scale"] > 0  # the code exercises: their checks ran
+    assert float(suite.get("time")) >= sum(times.values()) > 0
+    assert float(root.get("time")) == float(suite.get("time"))
+
+
+def test_seconds_stay_out_of_the_json(run, toy_catalog, tmp_path):
+    result = run("grade", "--format", "json", toy=True,
+                 cwd=toy_learner(toy_catalog, tmp_path / "ws", "partial"))
+    for e in json.loads(result.output)["exercises"]:
+        assert set(e) == {"id", "kind", "title", "status", "score", "max_score", "mistakes",
+                          "feedback", "checks"}
+
+
+def test_batch_reports_in_junit_validate_error_row_included(toy_catalog, tmp_path,
+                                                             junit_schema):
+    batch = BatchResult(toy_catalog.topic("toy"), [
+        LearnerResult("ann", result(), None, 1.5),
+        LearnerResult("kim", None, "kim/toy.py, line 1: syntax error: expected ':'.\n"
+                      "Fix it, then grade again.", 0.25),
+    ])
+    paths = {p.stem: p for p in batch.write_reports(tmp_path / "reports", "junit")}
+    for path in paths.values():
+        junit_schema.validate(path.read_text(encoding="utf-8"))
+    kim = ET.parse(paths["kim"]).getroot()
+    suite = kim.find("testsuite")
+    assert (suite.get("name"), suite.get("tests"), suite.get("errors")) == ("kim.toy", "1", "1")
+    assert float(suite.find("testcase").get("time")) == 0.25 == float(kim.get("time"))
+    ann = ET.parse(paths["ann"]).getroot().find("testsuite")
+    assert float(ann.get("time")) == 1.5 and ann.get("failures") == "2"
+
+
+def test_real_batch_junit_reports_validate(run, toy_catalog, tmp_path, junit_schema):
+    """grade-batch --format junit on the toy course: a graded, a blank and an error row."""
+    root = tmp_path / "class"
+    toy_learner(toy_catalog, root / "ann", "correct")
+    toy_learner(toy_catalog, root / "bob", "blank")
+    shutil.copytree(root / "ann", root / "kim")
+    (root / "kim" / "toy.py").write_text("def center(x)\n    return x\n")
+    result = run("grade-batch", "class", "--topic", "toy", "--jobs", "1", "--format", "junit",
+                 "--out", "reports", toy=True)
+    assert result.exit_code == 0, result.output
+    reports = {p.stem: p for p in (tmp_path / "reports").glob("*.xml")}
+    assert sorted(reports) == ["ann", "bob", "kim"]
+    for path in reports.values():
+        junit_schema.validate(path.read_text(encoding="utf-8"))
+    bob = ET.parse(reports["bob"]).getroot()
+    assert bob.get("failures") == bob.get("tests") == "4" and not list(bob.iter("skipped"))
+    kim = ET.parse(reports["kim"]).getroot().find("testsuite/testcase")
+    assert kim.find("error") is not None and float(kim.get("time")) > 0
+
+
+def test_a_module_that_does_not_compile_still_gets_a_report(run, toy_catalog, tmp_path,
+                                                           junit_schema):
+    folder = toy_learner(toy_catalog, tmp_path / "ws", "correct")
+    (folder / "toy.py").write_text("def center(x)\n    return x\n")
+    text = junit_of(run, folder)
+    junit_schema.validate(text)
+    cases = {c.get("name"): c for c in ET.fromstring(text).iter("testcase")}
+    for name in ("center", "scale"):  # every code exercise an error naming the line
+        error = cases[name].find("error")
+        assert error is not None and "toy.py, line 1: syntax error" in error.text
+    assert list(cases["toy_mean"]) == list(cases["toy_choice"]) == []  # the answers graded
+    text_run = run("grade", cwd=folder, toy=True)  # for a person: one Error paragraph, exit 2
+    assert text_run.exit_code == 2 and "line 1: syntax error" in text_run.output

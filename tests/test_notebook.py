@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 
@@ -95,6 +96,8 @@ def test_run_order_and_saved_outputs_do_not_matter(tmp_path):
                               grader_seed=5).to_json()
     for result in (plain, shuffled):
         result.pop("graded_file")
+        # The worker's task limit counts the processes running at the time: not the grade.
+        result.pop("sandbox")
     assert plain == shuffled
     assert plain["exercises"][0]["mistakes"] == ["unbiased-variance"]
 
@@ -203,3 +206,132 @@ def test_check_without_an_id_checks_everything_in_the_kernel(run, tmp_path):
     assert report.passed, repr(report)
     assert [e.id for e in report.result.exercises] == [e.id for e in LAYERNORM.exercises]
     assert "✓ layernorm_forward" in repr(report) and "<pre" in report._repr_html_()
+
+
+# ---------------------------------------------------------------- kernel and saved file agree
+
+HELPERS = ("sq = lambda v: v * v; rowmean = lambda a: a.mean(axis=-1, keepdims=True)\n"
+           "twice = (lambda v:\n"
+           "         2 * v)\n")
+FORWARD = ("from numpy import sqrt\n\n\n"
+           "def layernorm_forward(x, gain, bias, eps=1e-5):\n"
+           "    x = np.asarray(x, dtype=np.float64)\n"
+           "    centered = x - rowmean(x)\n"
+           "    return gain * centered / sqrt(rowmean(sq(centered)) + eps) + twice(bias) / 2\n")
+# What a learner types: arithmetic, np.float64, np.array, a tuple.
+TYPED = {"ln_sample_stats": "np.array([{0!r}, {1!r}])",
+         "ln_normalized_value": "({0!r} * 4 - 0) / 4"}
+
+
+def _outputs(cell):
+    return "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                   + "\n".join(o.get("traceback", [])) for o in cell.outputs)
+
+
+def test_lambdas_imported_ufuncs_and_typed_answers_grade_alike_in_kernel_and_file(run, tmp_path):
+    from nbclient import NotebookClient
+
+    assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
+    ws = tmp_path / "layernorm"
+    notebook = fill(nbformat.read(str(ws / "layernorm.ipynb"), 4), LAYERNORM,
+                    {"layernorm_forward": FORWARD})
+    notebook.cells[1].source += "\n\n" + HELPERS
+    for cell in notebook.cells:
+        for tag in cell.metadata.get("tags", []):
+            qid = tag[len(ANSWER):]
+            if tag.startswith(ANSWER) and qid in TYPED:
+                g = generate(LAYERNORM, LAYERNORM.exercise(qid), SEED)
+                cell.source = f"{qid} = {TYPED[qid].format(*g.answer)}"
+    code = nbformat.v4.new_code_cell
+    notebook.cells += [
+        code("print([(e.id, e.status, e.score) for e in "
+             "normquiz.notebook.check(grader_seed=5).result.exercises])",
+             metadata={"tags": [CHECK + "all"]}),
+        code('normquiz.check("nope")', metadata={"tags": [CHECK + "nope"]}),
+    ]
+    NotebookClient(notebook, timeout=120, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(ws)}}).execute()
+    outputs = {t[len(CHECK):]: _outputs(c) for c in notebook.cells
+               for t in c.metadata.get("tags", []) if t.startswith(CHECK)}
+    for e in LAYERNORM.exercises:
+        assert f"✓ {e.id}" in outputs[e.id], outputs[e.id]
+    in_kernel = ast.literal_eval(outputs["all"].strip())
+    assert [s for _, s, _ in in_kernel] == ["passed"] * len(LAYERNORM.exercises)
+    assert "Traceback" not in outputs["nope"] and "no exercise 'nope'" in outputs["nope"]
+    saved = write(tmp_path, notebook)
+    from_file = grade_notebook(saved, LAYERNORM, SEED, grader_seed=5)
+    assert [(e.id, e.status, e.score) for e in from_file.exercises] == [
+        tuple(t) for t in in_kernel]
+
+
+def _answer_cell(notebook, qid, source):
+    for cell in notebook.cells:
+        if ANSWER + qid in cell.metadata.get("tags", []):
+            cell.source = source
+    return notebook
+
+
+@pytest.mark.parametrize("expression", ["__import__('os')", "10**10**10", "[1]*10**9",
+                                        "mu", "open('x').read()", "np.load('x')",
+                                        "9**9**9**9", "(lambda: 1)()", "x.real"])
+def test_unsafe_answers_are_refused_quickly(expression, tmp_path):
+    import time
+
+    notebook = _answer_cell(build_notebook(LAYERNORM, SEED), "ln_normalized_value",
+                            f"ln_normalized_value = {expression}")
+    started = time.perf_counter()
+    with pytest.raises(WorkspaceError, match=r"cell \d+ .*line 1: the answer must be a number"):
+        read_notebook(write(tmp_path, notebook), LAYERNORM)
+    assert time.perf_counter() - started < 2
+
+
+ACCEPTED = ["-1.24", "(4 - 1) / 2.5", "-(2 ** 0.5)", "np.float64(1.2)", "numpy.float64(-1)",
+            "float(3)", "int(2.7)", "np.array([1.5])", "[1.5]", "(1.5,)"]
+REFUSED = ["mu", "round(1.24, 1)", "float(str(1.5))", "np.float32(1.5)", "[mu]", "'a'",
+           "[1.5, 2]"]
+
+
+def test_check_and_grade_accept_the_same_answers(run, tmp_path):
+    import numpy as np
+
+    from normquiz.notebook import check
+
+    assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
+    ws = tmp_path / "layernorm"
+    qid = "ln_normalized_value"
+    for expression in ACCEPTED + REFUSED:
+        source = f"{qid} = {expression}"
+        value = eval(expression, {"np": np, "numpy": np, "mu": 1.5})  # the test's own kernel
+        namespace = {"__name__": "__main__", "_ih": ["", "mu = 1.5", source], qid: value}
+        [in_kernel] = check(qid, namespace=namespace, path=ws).result.exercises
+        notebook = _answer_cell(build_notebook(LAYERNORM, SEED), qid, source)
+        try:
+            [from_file] = grade_notebook(write(tmp_path, notebook), LAYERNORM, SEED,
+                                         qid).exercises
+        except WorkspaceError as e:  # `normquiz grade` refuses the whole notebook
+            assert expression in REFUSED, (expression, str(e))
+            assert in_kernel.status == "error", expression
+            assert ("normquiz grade would not accept it" in in_kernel.feedback
+                    or "expected a number" in in_kernel.feedback), in_kernel.feedback
+            continue
+        assert expression in ACCEPTED, expression
+        assert (in_kernel.status, in_kernel.score) == (from_file.status, from_file.score), (
+            expression, in_kernel.feedback, from_file.feedback)
+
+
+def test_notebook_wording(run, tmp_path):
+    from normquiz.notebook import check
+
+    notebook = build_notebook(LAYERNORM, SEED)
+    assert "Property Inspector" in notebook.cells[0].source
+    choice = next(c.source for c in notebook.cells if c.cell_type == "markdown"
+                  and "ln_axis" in c.source)
+    assert "\n- a) " in choice and "\n- b) " in choice
+    blank = grade_notebook(write(tmp_path, notebook), LAYERNORM, SEED, grader_seed=5)
+    by_id = {e.id: e.feedback for e in blank.exercises}
+    assert "exercise cell" in by_id["layernorm_forward"]
+    assert "answer cell of 'ln_axis'" in by_id["ln_axis"]
+    assert not any("layernorm.py" in f or "answers.yaml" in f for f in by_id.values())
+    assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
+    report = repr(check("ln_axis", namespace={"ln_axis": None}, path=tmp_path / "layernorm"))
+    assert "answer 1 question(s) in their answer cells" in report and "answers.yaml" not in report
