@@ -45,7 +45,9 @@ def encode(value: Any, depth: int = 0) -> Any:
     if t is float:
         return value if math.isfinite(value) else {"__float__": repr(value)}
     if isinstance(value, np.ndarray) and value.dtype.kind in NUMERIC_KINDS:
-        arr = np.ascontiguousarray(np.ndarray.view(value, np.ndarray))
+        # ascontiguousarray makes a 0-d array 1-d: the shape is restored, or a numpy
+        # scalar would come back as an array of shape (1,).
+        arr = np.ascontiguousarray(np.ndarray.view(value, np.ndarray)).reshape(value.shape)
         data = base64.b64encode(arr.tobytes()).decode("ascii")
         return {"__ndarray__": [arr.dtype.str, list(arr.shape), data]}
     if isinstance(value, np.generic) and value.dtype.kind in NUMERIC_KINDS:
