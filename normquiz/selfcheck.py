@@ -21,6 +21,7 @@ from normquiz.content import (
     display_path,
     mistake_function_name,
 )
+from normquiz.questions import separated
 from normquiz.report import ExerciseResult
 
 
@@ -206,13 +207,13 @@ def _check_numeric(topic: Topic, q: NumericQuestion, report: TopicCheck, seeds: 
                                    f"{sorted(g.mistakes)} but the manifest declares "
                                    f"{sorted(declared)}.")
             return
-        for i, a in enumerate(values):
-            for b in values[i + 1:]:
-                if len(a) == len(b) and all(abs(x - y) <= q.tolerance for x, y in zip(a, b)):
-                    report.problems.append(f"{q.id}: for seed {seed} two answers (right or "
-                                           "mistaken) agree within the tolerance, so a mistake "
-                                           "could not be told apart.")
-                    return
+        # The rule generators, the tests and docs/content-format.md use: every two answers
+        # (right or mistaken) differ somewhere by more than ten tolerances.
+        if not separated(values, q.tolerance):
+            report.problems.append(f"{q.id}: for seed {seed} two answers (right or "
+                                   "mistaken) are within ten tolerances of each other, so a "
+                                   "mistake could not be told apart.")
+            return
     report.verified.append(f"{q.id}: {seeds} seeds give finite, distinguishable answers")
 
 

@@ -173,7 +173,7 @@ def _set_rlimits(memory_mb: int, cpu_seconds: int, uid: int) -> str:
             value = min(value, hard)
         resource.setrlimit(which, (value, value))
     return (f"memory {memory_mb} MiB, files {FILE_SIZE // 2**20} MiB and {OPEN_FILES} open, "
-            f"CPU {cpu_seconds} s, {limits[resource.RLIMIT_NPROC]} tasks, no core dumps")
+            f"CPU {cpu_seconds} s, {EXTRA_TASKS} more tasks than its user runs, no core dumps")
 
 
 def sandbox_ids() -> tuple[int, int]:
