@@ -166,15 +166,10 @@ def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
 
 
 def _latest_work(workspace: Any, topic: Any) -> tuple[Path | None, str]:
-    """The learner's .py or .ipynb, whichever changed last, and a note saying so."""
-    from normquiz.workspace import latest_work, notebook_name
+    """The learner's .py or .ipynb, by the rule of workspace.work_choice, and why."""
+    from normquiz.workspace import work_choice
 
-    notebook = latest_work(workspace.path, topic)
-    module = workspace.module_path(topic) if topic.module else None
-    other = module if notebook else workspace.path / notebook_name(topic)
-    if other is None or not other.exists():
-        return notebook, ""
-    return notebook, f" (changed more recently than {other.name})"
+    return work_choice(workspace.path, topic)
 
 
 # normquiz.formats.FORMATS, spelled out so that `normquiz --help` imports nothing more.
@@ -641,16 +636,31 @@ def export() -> None:
 @click.option("--unsandboxed", is_flag=True,
               help="Grade even when an isolation layer is missing on Gradescope's machine "
                    "(by default such a submission gets score 0 and the reason).")
+@click.option("--visibility", default="visible", show_default=True,
+              type=click.Choice(["visible", "hidden", "after_due_date", "after_published"]),
+              help="When learners see the score and each test (Gradescope's values).")
+@click.option("--stdout-visibility", default="hidden", show_default=True,
+              type=click.Choice(["visible", "hidden", "after_due_date", "after_published"]),
+              help="When learners see the autograder's own output (the instructor's log).")
+@click.option("--bundle-deps", is_flag=True,
+              help="Put the dependencies' wheels (x86_64 Linux) into the zip, so that "
+                   "setup.sh installs without a package index.")
+@click.option("--python-version", metavar="3.X", default=None,
+              help="With --bundle-deps: the Python of Gradescope's image "
+                   "(default: the running one).")
 @click.pass_context
 def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: int,
-                          timeout: float | None, wheel: Path | None, unsandboxed: bool) -> None:
+                          timeout: float | None, wheel: Path | None, unsandboxed: bool,
+                          visibility: str, stdout_visibility: str, bundle_deps: bool,
+                          python_version: str | None) -> None:
     """Build a Gradescope autograder zip for TOPIC.
 
-    The zip holds setup.sh (pip installs the bundled normquiz wheel) and
-    run_autograder, which grades each submission (a module, answers.yaml
-    and/or a notebook, or a whole workspace) with 'normquiz grade --format
-    gradescope --require-isolation' and always writes results.json. Upload it
-    as the autograder of a Gradescope programming assignment.
+    The zip holds setup.sh (pip installs the bundled normquiz wheel and its
+    dependencies, pinned to the versions installed here) and run_autograder,
+    which grades each submission (a module, answers.yaml and/or a notebook,
+    or a whole workspace) with 'normquiz grade --format gradescope
+    --require-isolation' and always writes results.json. Upload it as the
+    autograder of a Gradescope programming assignment.
 
     Example:
 
@@ -662,12 +672,20 @@ def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: in
     from normquiz.sandbox import DEFAULT_TIMEOUT
 
     catalog = _catalog(ctx)
+    if python_version is not None and not bundle_deps:
+        raise click.UsageError("--python-version goes with --bundle-deps.")
     names = export_gradescope(catalog.topic(topic), output, seed=seed,
                               timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel, catalog=catalog,
-                              unsandboxed=unsandboxed)
-    echo(f"Wrote {display_path(output)}: " + ", ".join(n for n in names
-                                                       if not n.startswith("content/"))
-         + (" and the topic's content" if any(n.startswith("content/") for n in names) else ""))
+                              unsandboxed=unsandboxed, visibility=visibility,
+                              stdout_visibility=stdout_visibility, bundle_deps=bundle_deps,
+                              python_version=python_version)
+    shown = [n for n in names if not n.startswith(("content/", "wheels/"))]
+    deps = sum(n.startswith("wheels/") for n in names)
+    extras = [f"{deps} dependency wheel(s)"] if deps else []
+    if any(n.startswith("content/") for n in names):
+        extras.append("the topic's content")
+    echo(f"Wrote {display_path(output)}: " + ", ".join(shown)
+         + (" and " + " and ".join(extras) if extras else ""))
     echo("Upload it in Gradescope: assignment → Configure Autograder → Zip file upload.")
 
 

@@ -105,6 +105,28 @@ def build_notebook(topic: Topic, seed: int) -> Any:
     return notebook
 
 
+def notebook_untouched(path: Path, topic: Topic) -> bool:
+    """Whether the notebook's exercise and answer cells are as `start` wrote them."""
+    import nbformat
+
+    from normquiz.learnerfiles import NOTEBOOK_CAP
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(NOTEBOOK_CAP + 1)
+        if len(raw) > NOTEBOOK_CAP:
+            return False
+        notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception:  # noqa: BLE001 - unreadable: grading it reports why; not untouched
+        return False
+
+    def worked(nb: Any) -> dict[str, str]:
+        return {t: str(c.get("source", "")) for c in nb.get("cells", []) for t in _tags(c)
+                if t.startswith((EXERCISE, ANSWER))}
+
+    return worked(notebook) == worked(build_notebook(topic, 0))
+
+
 def write_notebook(path: Path, topic: Topic, seed: int) -> None:
     import nbformat
 

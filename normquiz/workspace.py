@@ -225,18 +225,53 @@ def notebook_name(topic: Topic) -> str:
     return f"{topic.slug}.ipynb"
 
 
-def latest_work(folder: Path, topic: Topic) -> Path | None:
-    """The notebook when it changed after the module (or there is no module), else None.
+# Saved this close together, a module and a notebook were not both worked on in that
+# order: a git clone, an unzip or an upload gives them nearly the same time.
+SAME_TIME_SECONDS = 2.0
 
-    The rule of `normquiz grade` in a workspace holding both.
+
+def work_choice(folder: Path, topic: Topic) -> tuple[Path | None, str]:
+    """(the notebook to grade, or None for the module; why), for a folder that may hold both.
+
+    The rule of `normquiz grade`, `grade-batch` and the autograders: a file as
+    `start` wrote it is never preferred over one the learner worked on; when both
+    were worked on, the one saved last, unless their times are too close to tell.
     """
     notebook = folder / notebook_name(topic)
     module = folder / topic.module if topic.module else None
     if not notebook.is_file():
-        return None
+        return None, ""
     if module is None or not module.is_file():
-        return notebook
-    return notebook if notebook.stat().st_mtime > module.stat().st_mtime else None
+        return notebook, ""
+    if _same_bytes(module, topic.stub_path):
+        return notebook, f" ({module.name} is still the stub)"
+    from normquiz.notebook import notebook_untouched
+
+    if notebook_untouched(notebook, topic):
+        return None, f" ({notebook.name} is still as it was started)"
+    notebook_time, module_time = notebook.stat().st_mtime, module.stat().st_mtime
+    if abs(notebook_time - module_time) < SAME_TIME_SECONDS:
+        raise WorkspaceError(
+            f"{display_path(module)} and {notebook.name} both hold work, saved at the same "
+            "time (as a git clone or an upload leaves them), so normquiz cannot tell which to "
+            f"grade. Grade one by name: 'normquiz grade {module.name}' or 'normquiz grade "
+            f"{notebook.name}'; or delete the one you did not use.")
+    if notebook_time > module_time:
+        return notebook, f" (changed more recently than {module.name})"
+    return None, f" (changed more recently than {notebook.name})"
+
+
+def latest_work(folder: Path, topic: Topic) -> Path | None:
+    """The notebook to grade in `folder` (see work_choice), or None for the module."""
+    return work_choice(folder, topic)[0]
+
+
+def _same_bytes(path: Path, other: Path) -> bool:
+    try:
+        return path.stat().st_size == other.stat().st_size and \
+            path.read_bytes() == other.read_bytes()
+    except OSError:
+        return False
 
 
 def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:

@@ -154,10 +154,36 @@ def test_cli_start_notebook_and_grade_picks_the_newer_file(run, tmp_path):
     os.utime(ws / "layernorm.py", (1, 1))  # the .py is older: grade the notebook
     result = run("grade", cwd=ws)
     assert result.exit_code == 0, result.output
-    assert "grading layernorm.ipynb (changed more recently than layernorm.py)" in result.output
-    (ws / "layernorm.py").touch()  # now the stub is newer: grade it
+    assert "grading layernorm.ipynb (layernorm.py is still the stub)" in result.output
+    (ws / "layernorm.py").touch()  # a newer stub is still a stub (a git clone does this)
     result = run("grade", "--json", cwd=ws)
-    assert result.exit_code == 1 and json.loads(result.output)["graded_file"] == "layernorm.py"
+    assert result.exit_code == 0 and json.loads(result.output)["graded_file"] == "layernorm.ipynb"
+
+
+def test_which_file_is_graded_when_both_exist(run, tmp_path):
+    from normquiz.selfcheck import reference_source
+
+    assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
+    ws = tmp_path / "layernorm"
+    module, notebook = ws / "layernorm.py", ws / "layernorm.ipynb"
+
+    def graded(*args):
+        result = run("grade", "--json", *args, cwd=ws)
+        return result.exit_code, (json.loads(result.stdout)["graded_file"]
+                                  if result.exit_code in (0, 1) else result.output)
+
+    module.write_text(reference_source(LAYERNORM))
+    os.utime(module, (1, 1))  # older than the notebook, which is untouched: the module
+    assert graded() == (1, "layernorm.py")
+    nbformat.write(fill(nbformat.read(str(notebook), 4), LAYERNORM), str(notebook))
+    for path in (module, notebook):
+        os.utime(path, (1000, 1000))  # both worked on, one time (a clone, an upload)
+    code, output = graded()
+    assert code == 2 and "cannot tell which to grade" in output
+    assert "normquiz grade layernorm.py" in output and "normquiz grade layernorm.ipynb" in output
+    assert graded("layernorm.ipynb")[1] == "layernorm.ipynb"  # the way out it names
+    os.utime(module, (2000, 2000))  # clearly saved after: the module
+    assert graded()[1] == "layernorm.py"
 
 
 def _execute(notebook, cwd):
