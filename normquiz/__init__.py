@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "check"]
+__all__ = ["__version__", "check", "setup"]
 
 
 def check(exercise_id: str | None = None):  # noqa: ANN201 - the type lives in normquiz.notebook
@@ -22,3 +22,14 @@ def check(exercise_id: str | None = None):  # noqa: ANN201 - the type lives in n
     from normquiz.notebook import check as check_kernel
 
     return check_kernel(exercise_id)
+
+
+def setup(topic: str, seed: int) -> None:
+    """Declare the notebook's topic and seed, so check() works without a workspace.
+
+    A notebook made by `normquiz start TOPIC --notebook` calls this in its
+    second cell; that is what lets it be checked on its own (Colab, a download).
+    """
+    from normquiz.notebook import setup as declare
+
+    declare(topic, seed)

@@ -154,6 +154,7 @@ def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
 
 def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
     """(workspace, exercise id, file to grade or None) from grade's ID|PATH argument."""
+    from normquiz.errors import WorkspaceError
     from normquiz.workspace import Workspace
 
     if target and (target.endswith((".py", ".ipynb")) or os.sep in target
@@ -161,7 +162,16 @@ def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
         path = Path(target)
         if not path.is_file():
             raise click.UsageError(f"{target} is not a file.")
-        return Workspace.find(path.resolve().parent), None, path
+        try:
+            return Workspace.find(path.resolve().parent), None, path
+        except WorkspaceError:
+            from normquiz.notebook import notebook_identity
+
+            identity = notebook_identity(path) if path.suffix == ".ipynb" else None
+            if identity is None:
+                raise
+            # A notebook on its own: graded from the topic and seed it carries.
+            return Workspace(path.resolve().parent, *identity, keeps_state=False), None, path
     return Workspace.find(), target, None
 
 

@@ -18,6 +18,7 @@ in which its cells were run:
 from __future__ import annotations
 
 import ast
+import json
 import re
 import tempfile
 from dataclasses import dataclass, field
@@ -28,6 +29,15 @@ from normquiz.content import CodeExercise, NumericQuestion, Topic
 from normquiz.errors import WorkspaceError
 
 EXERCISE, ANSWER, CHECK = "normquiz:exercise:", "normquiz:answer:", "normquiz:check:"
+SETUP = "normquiz:setup"  # the cell that installs normquiz where it is missing: never graded
+INSTALL_CELL = """\
+# Installs normquiz where it is missing (Colab, a fresh environment); does nothing elsewhere.
+import importlib.util
+import subprocess
+import sys
+
+if importlib.util.find_spec("normquiz") is None:
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "normquiz"])"""
 # What IPython itself puts in a kernel's globals: history, outputs, helpers.
 _IPYTHON_NAMES = re.compile(r"__\w*__|_+|_i+|_i\d+|_\d+|_oh|_ih|_dh|In|Out|exit|quit|get_ipython")
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -83,7 +93,10 @@ def build_notebook(topic: Topic, seed: int) -> Any:
     imports, functions = "", {}
     if topic.module:
         imports, functions = _split_stub(topic.stub_path.read_text(encoding="utf-8"))
-    cells.append(new_code_cell("\n".join(filter(None, [imports, "import normquiz"]))))
+    cells.append(new_code_cell(INSTALL_CELL, metadata={"tags": [SETUP]}))
+    # setup() tells check() the topic and seed when the notebook is on its own.
+    cells.append(new_code_cell("\n".join(filter(None, [
+        imports, "import normquiz", "", f'normquiz.setup("{topic.slug}", seed={seed})']))))
     for e in topic.exercises:
         title = f"## `{e.id}`: {e.title} ({e.points:g} point{'s' if e.points != 1 else ''})"
         if isinstance(e, CodeExercise):
@@ -224,7 +237,8 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
     origins: list[tuple[int, int]] = []
     answers: dict[str, Any] = {}
     for i, cell in enumerate(cells, 1):
-        if cell.get("cell_type") != "code" or _tagged(cell, CHECK) is not None:
+        if cell.get("cell_type") != "code" or _tagged(cell, CHECK) is not None \
+                or SETUP in _tags(cell):
             continue
         text = _without_magics(str(cell.get("source", "")))
         answer_id = _tagged(cell, ANSWER)
@@ -560,6 +574,37 @@ def _kernel_answer_problem(namespace: dict[str, Any], question_id: str) -> str |
     return None
 
 
+_declared: tuple[str, int] | None = None  # what setup() said, in this kernel
+
+
+def setup(topic: str, seed: int) -> None:
+    """Declare this notebook's topic and seed (its second cell does), so that check()
+    works where no workspace is, as in Colab or a notebook downloaded on its own."""
+    from normquiz.content import default_catalog
+
+    global _declared
+    default_catalog().topic(topic)  # an unknown topic is said now, not at the first check
+    if type(seed) is not int or not 0 <= seed < 2**63:
+        raise WorkspaceError(f"setup(): the seed must be a whole number from 0, not {seed!r}.")
+    _declared = (topic, seed)
+
+
+def notebook_identity(path: Path) -> tuple[str, int] | None:
+    """(topic, seed) from a notebook's metadata, or None when it holds none (or is unreadable)."""
+    from normquiz.learnerfiles import NOTEBOOK_CAP
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(NOTEBOOK_CAP + 1)
+        meta = json.loads(raw.decode("utf-8"))["metadata"]["normquiz"]
+        topic, seed = meta["topic"], meta["seed"]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if isinstance(topic, str) and type(seed) is int and 0 <= seed < 2**63:
+        return topic, seed
+    return None
+
+
 def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = None,
           path: Path | str | None = None,
           grader_seed: int | None = None) -> CheckReport | CheckProblem:
@@ -588,7 +633,13 @@ def _check(exercise_id: str | None, namespace: dict[str, Any] | None,
     from normquiz.workspace import Workspace
 
     namespace = namespace if namespace is not None else vars(sys.modules["__main__"])
-    workspace = Workspace.find(Path(path) if path else None)
+    try:
+        workspace = Workspace.find(Path(path) if path else None)
+    except WorkspaceError:
+        if _declared is None:
+            raise
+        # A notebook on its own: the topic and seed its setup cell declared.
+        workspace = Workspace(Path.cwd(), _declared[0], _declared[1], keeps_state=False)
     topic = default_catalog().topic(workspace.topic)
     if exercise_id is not None:
         topic.exercise(exercise_id)  # an unknown id is a plain message, before any work

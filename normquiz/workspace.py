@@ -61,6 +61,9 @@ class Workspace:
     seed: int
     hints_shown: dict[str, int] = field(default_factory=dict)
     progress: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # False for a notebook on its own (Colab, a download): it is graded from what it
+    # carries, and no state file is written beside it.
+    keeps_state: bool = True
 
     @property
     def state_path(self) -> Path:
@@ -82,6 +85,8 @@ class Workspace:
 
     def save(self) -> None:
         """Write the state file atomically: a crash never leaves half a file."""
+        if not self.keeps_state:
+            return
         data = {"normquiz": __version__, "topic": self.topic, "seed": self.seed,
                 "hints_shown": self.hints_shown, "progress": self.progress}
         fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".normquiz-", suffix=".tmp")

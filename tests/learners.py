@@ -112,7 +112,7 @@ def notebook_only(topic: Topic, folder: Path, seed: int = SEED) -> Expected:
     answers = correct_answers(topic, seed)
     helpers = [v for k, v in functions.items()
                if k not in {e.function for e in topic.code_exercises}]
-    notebook.cells[1].source = "\n\n".join([imports, *helpers])
+    imports_cell(notebook).source = "\n\n".join([imports, *helpers])
     for cell in notebook.cells:
         for tag in cell.metadata.get("tags", []):
             if tag.startswith(EXERCISE):
@@ -176,3 +176,8 @@ def check(expected: Expected, row: dict) -> list[str]:
             problems.append(f"{name}: expected {exercise} to be {status}, got "
                             f"{by_id[exercise]['status']}")
     return problems
+
+
+def imports_cell(notebook):
+    """The notebook's imports cell: its first code cell without a tag."""
+    return next(c for c in notebook.cells if c.cell_type == "code" and not c.metadata.get("tags"))

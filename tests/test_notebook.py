@@ -8,6 +8,7 @@ import os
 
 import nbformat
 import pytest
+from learners import imports_cell
 
 from normquiz.content import CodeExercise, NumericQuestion, default_catalog
 from normquiz.errors import WorkspaceError
@@ -40,7 +41,10 @@ def fill(notebook, topic, code=None, answers=True):
         imports, functions = _split_stub(topic.solution_path.read_text())
         helpers = {k: v for k, v in functions.items()
                    if k not in {e.function for e in topic.code_exercises}}
-        notebook.cells[1].source = "\n\n".join([imports, "import normquiz", *helpers.values()])
+        first = imports_cell(notebook)
+        declared = [line for line in first.source.splitlines()
+                    if line.startswith("normquiz.setup(")]
+        first.source = "\n\n".join([imports, "import normquiz", *declared, *helpers.values()])
     for cell in notebook.cells:
         tags = cell.metadata.get("tags", [])
         for tag in tags:
@@ -217,6 +221,25 @@ def test_check_cells_in_a_real_kernel(run, tmp_path):
     assert "not answered yet" in outputs["ln_axis"]
 
 
+def test_a_notebook_on_its_own_checks_and_grades(run, tmp_path):
+    # As in Colab or after a download: the notebook alone, no workspace anywhere above.
+    alone = tmp_path / "alone"
+    alone.mkdir()
+    notebook = fill(build_notebook(LAYERNORM, SEED), LAYERNORM)
+    outputs = _execute(notebook, alone)  # the install cell finds normquiz and does nothing
+    assert set(outputs) == {e.id for e in LAYERNORM.exercises}
+    for exercise_id, text in outputs.items():
+        assert f"✓ {exercise_id}" in text, text
+    nbformat.write(notebook, str(alone / "mine.ipynb"))
+    result = run("grade", "mine.ipynb", "--json", cwd=alone)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["seed"] == SEED  # the seed the notebook carries
+    assert sorted(p.name for p in alone.iterdir()) == ["mine.ipynb"]  # nothing written
+    outputs = _execute(build_notebook(LAYERNORM, SEED), alone)  # as started: nothing done
+    assert "not in a normquiz workspace" not in "".join(outputs.values())
+    assert "not answered yet" in outputs["ln_axis"]
+
+
 def test_check_without_an_id_checks_everything_in_the_kernel(run, tmp_path):
     from normquiz.notebook import check
 
@@ -261,7 +284,7 @@ def test_lambdas_imported_ufuncs_and_typed_answers_grade_alike_in_kernel_and_fil
     ws = tmp_path / "layernorm"
     notebook = fill(nbformat.read(str(ws / "layernorm.ipynb"), 4), LAYERNORM,
                     {"layernorm_forward": FORWARD})
-    notebook.cells[1].source += "\n\n" + HELPERS
+    imports_cell(notebook).source += "\n\n" + HELPERS
     for cell in notebook.cells:
         for tag in cell.metadata.get("tags", []):
             qid = tag[len(ANSWER):]
