@@ -3,27 +3,35 @@
 The zip holds, at its root (Gradescope unpacks it into /autograder/source):
 
 - `setup.sh`: run once, as root, when Gradescope builds the image. pip only:
-  it installs the bundled normquiz wheel and its dependencies from PyPI (pip
-  itself comes from apt only if the image lacks it). Then it leaves learner
-  code nothing to read or change: it deletes the wheel (it holds every
+  it installs the bundled normquiz wheel and its dependencies, pinned in
+  `requirements.txt` to the versions installed where the bundle was built,
+  from PyPI, or with `--bundle-deps` from their wheels in `wheels/` without
+  an index (pip itself comes from apt only if the image lacks it). Then it
+  leaves learner code nothing to read or change: it deletes the wheel (it holds every
   reference solution and grader), moves an instructor's `content/` out of
   /autograder/source to /autograder/normquiz-content (root only), makes the
   installed package writable by root only and its `solutions` and `grader`
   folders readable by root only. Grading runs as root; learner code runs as
   `nobody` under Landlock, so the file modes are a second wall.
-- `run_autograder`: run for each submission. A small Python script that
-  uses only the standard library and the `normquiz` command: it copies the
+- `run_autograder`: run for each submission. It is normquiz/gradescope_autograder.py
+  as it is, a Python script that uses only the standard library and the
+  `normquiz` command, with its settings (topic, seed, timeout, visibility...)
+  in `normquiz-autograder.json` beside it: it copies the
   submission into a fresh folder (regular files and folders only: symbolic
-  links, fifos and devices are skipped and named in the output), makes it a
+  links, fifos and devices are skipped and named in the output), gives a
+  module or notebook submitted under another name (`layernorm (1).py`) its
+  own when it is the only candidate, makes it a
   workspace with `normquiz start TOPIC DIR --force --seed N` when it has no
   state file (which adds only the missing files), grades it with `normquiz
   grade --format gradescope --require-isolation`, and writes
-  /autograder/results/results.json. Whatever fails, it still writes
+  /autograder/results/results.json, with the exported visibility on the score
+  and each test and `stdout_visibility` on its own output. Whatever fails, it still writes
   results.json: score 0 and the reason in `output`. A bundle exported with
   `--unsandboxed` (or NORMQUIZ_UNSANDBOXED=1 in Gradescope's environment)
   grades without every isolation layer in force.
-- `normquiz-<version>-py3-none-any.whl`, `requirements.txt`, and `content/`
-  when the topic comes from an instructor's content folder.
+- `normquiz-<version>-py3-none-any.whl`, `requirements.txt`, `wheels/` with
+  `--bundle-deps`, and `content/` when the topic comes from an instructor's
+  content folder.
 
 The wheel is the normquiz that is running now. From a source checkout it is
 built with `pip wheel --no-deps` (without build isolation when hatchling is
@@ -41,6 +49,7 @@ import base64
 import hashlib
 import importlib.metadata
 import importlib.util
+import json
 import re
 import subprocess
 import sys
@@ -48,15 +57,18 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+from normquiz import gradescope_autograder
 from normquiz.content import PACKAGE_DIR, Catalog, Topic, builtin_root, display_path
 from normquiz.errors import NormquizError
+from normquiz.gradescope_autograder import CONTENT_HOME, ROOT_ENV, SETTINGS_NAME, VISIBILITIES
 from normquiz.sandbox import DEFAULT_TIMEOUT
 
-ROOT_ENV = "NORMQUIZ_AUTOGRADER_ROOT"
+__all__ = ["CONTENT_HOME", "ROOT_ENV", "SETTINGS_NAME", "VISIBILITIES", "ExportError",
+           "export_gradescope", "requirements_text"]
+
 CONTENT_FOLDERS = ("exercises", "solutions", "grader", "quizzes")
-# Where setup.sh moves an instructor's topic, under the autograder root: out of
-# source/ (which stays as uploaded) and readable by root only.
-CONTENT_HOME = "normquiz-content"
+# CONTENT_HOME: where setup.sh moves an instructor's topic, under the autograder root:
+# out of source/ (which stays as uploaded) and readable by root only.
 
 
 class ExportError(NormquizError):
@@ -134,7 +146,7 @@ def build_wheel(dest: Path) -> Path:
 SETUP_SH = """\
 #!/usr/bin/env bash
 # Gradescope runs this once, as root, while it builds the autograder image.
-# pip only: normquiz from the wheel bundled here, its dependencies from PyPI.
+# pip only: normquiz from the wheel bundled here, its dependencies {deps_from}.
 # normquiz needs Python 3.10 or newer (Gradescope's Ubuntu 22.04 image or newer).
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -146,7 +158,7 @@ python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else
     "normquiz needs Python 3.10 or newer: choose a newer Gradescope base image.")'
 # The image is this autograder's alone: installing into the system Python is intended.
 export PIP_BREAK_SYSTEM_PACKAGES=1
-python3 -m pip install --no-cache-dir --disable-pip-version-check \\
+python3 -m pip install --no-cache-dir --disable-pip-version-check {index}\\
     -r requirements.txt ./{wheel}
 
 # Leave learner code no copy of the reference solutions and graders to read, and
@@ -154,6 +166,9 @@ python3 -m pip install --no-cache-dir --disable-pip-version-check \\
 # learner code runs as the user nobody under Landlock: these modes are a second wall.
 # The wheel holds every solution and grader: installed, it goes.
 rm -f ./{wheel}
+rm -rf ./{wheels_dir}
+# run_autograder's settings: root's to change.
+chmod go-w {settings}
 # An instructor's topic moves out of source/, readable by root only;
 # run_autograder points NORMQUIZ_PATH at its new place.
 ROOT="${{{root_env}:-/autograder}}"
@@ -170,195 +185,120 @@ chmod -R go-rwx "$PACKAGE/content/solutions" "$PACKAGE/content/grader"
 normquiz --version
 """
 
-RUN_AUTOGRADER = '''\
-#!/usr/bin/env python3
-\"\"\"Gradescope runs this for each submission (made by `normquiz export gradescope`).
-
-It grades the files in $ROOT/submission (a .py module, answers.yaml and/or a
-notebook, or a whole workspace) with `normquiz grade --format gradescope
---require-isolation`, and always leaves $ROOT/results/results.json behind: on
-any failure, score 0 and the reason. ROOT is /autograder, or
-$NORMQUIZ_AUTOGRADER_ROOT.
-
-Only the submission's regular files and folders are graded: a symbolic link
-(to the installed reference solution, say) is neither followed nor copied, nor
-is a fifo, socket or device; the output names each one skipped.
-
-Grading refuses, with score 0 and the reason, unless every isolation layer is
-in force around learner code (see `normquiz doctor`), except in a bundle
-exported with --unsandboxed or with NORMQUIZ_UNSANDBOXED=1 set in Gradescope's
-environment (which `normquiz grade` reads itself).
-\"\"\"
-
-import json
-import os
-import re
-import shutil
-import subprocess
-import sys
-import tempfile
-import time
-from pathlib import Path
-
-TOPIC = {topic!r}
-MODULE = {module!r}           # the learner's module file, or None
-SEED = {seed!r}               # numeric questions' seed when the submission records none
-TIMEOUT = {timeout!r}         # seconds each code exercise may run
-UNSANDBOXED = {unsandboxed!r}     # True: grade even without every isolation layer in force
-ROOT = Path(os.environ.get("{root_env}") or "/autograder")
-RESULTS = ROOT / "results" / "results.json"
-STARTED = time.monotonic()
-NOTES = []                    # what was left out of the submission, for the learner
+# run_autograder is normquiz/gradescope_autograder.py, copied as it is: a script of
+# the standard library only, which reads its settings from SETTINGS_NAME beside it.
+AUTOGRADER_SOURCE = Path(gradescope_autograder.__file__).with_suffix(".py")
 
 
-def write_results(results):
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    tmp = RESULTS.with_name(".results.json.tmp")
-    tmp.write_text(json.dumps(results, indent=2, ensure_ascii=False), encoding="utf-8")
-    os.replace(tmp, RESULTS)
+def autograder_script() -> str:
+    """The text of run_autograder: normquiz/gradescope_autograder.py."""
+    text = AUTOGRADER_SOURCE.read_text(encoding="utf-8")
+    if not text.startswith("#!/usr/bin/env python3\n"):
+        raise ExportError(f"{AUTOGRADER_SOURCE} does not start with its #! line.")
+    return text
 
 
-def with_notes(output):
-    return "\\n".join(NOTES) + "\\n\\n" + output if NOTES else output
+def autograder_settings(topic: Topic, *, seed: int, timeout: float, unsandboxed: bool,
+                        visibility: str, stdout_visibility: str,
+                        content_home: str | None) -> str:
+    """The JSON that run_autograder reads its settings from."""
+    for value in (visibility, stdout_visibility):
+        if value not in VISIBILITIES:
+            raise ExportError(f"unknown visibility {value!r}: choose one of "
+                              + ", ".join(VISIBILITIES) + ".")
+    settings = {
+        "exported_by": f"normquiz {importlib.metadata.version('normquiz')}",
+        "topic": topic.slug,
+        "module": topic.module,           # the learner's module file, or None
+        "notebook": f"{topic.slug}.ipynb",
+        "seed": seed,                     # numeric questions' seed when the submission has none
+        "timeout": float(timeout),        # seconds each code exercise may run
+        "unsandboxed": bool(unsandboxed),  # True: grade without every isolation layer
+        "visibility": visibility,         # of the score and of each test
+        "stdout_visibility": stdout_visibility,  # of run_autograder's output (the log)
+        "content_home": content_home,     # where setup.sh moved the bundled topic, or None
+    }
+    return json.dumps(settings, indent=2) + "\n"
 
 
-def fail(reason):
-    print(with_notes(reason))  # for the instructor, in Gradescope's autograder output
-    write_results({{"score": 0.0, "execution_time": round(time.monotonic() - STARTED, 3),
-                   "output": with_notes("normquiz could not grade this submission:\\n" + reason),
-                   "output_format": "text", "visibility": "visible", "tests": []}})
-    sys.exit(0)
+def _requirement_name(requirement: str) -> str:
+    found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", requirement)
+    if not found:
+        raise ExportError(f"normquiz's metadata lists a requirement it cannot read: "
+                          f"{requirement!r}")
+    return found.group(1)
 
 
-def holds_learner_files(folder):
-    names = [n for n in (MODULE, "answers.yaml", TOPIC + ".ipynb", ".normquiz.json") if n]
-    return any(os.path.lexists(folder / n) for n in names)
-
-
-def learner_files(submission):
-    \"\"\"The folder holding the learner's files: the submission, or the one folder in it.
-
-    A linked folder is never a candidate, nor walked into.
-    \"\"\"
-    if holds_learner_files(submission):
-        return submission
-    folders = []
-    for parent, dirnames, _ in os.walk(submission):  # does not follow links
-        folders += [Path(parent, d) for d in dirnames if not Path(parent, d).is_symlink()]
-    for folder in sorted(folders):
-        if holds_learner_files(folder):
-            return folder
-    return submission
-
-
-def copy_submission(source, dest, shown=""):
-    \"\"\"Copy the regular files and folders of `source` into `dest`, nothing else.
-
-    A symbolic link is neither followed nor copied: a link to the installed
-    reference solution must not be graded as the learner's work. Fifos, sockets
-    and devices are skipped too. Each one skipped is named in NOTES. copy2 keeps
-    modification times: with both a .py and a notebook, the newer is graded.
-    \"\"\"
-    dest.mkdir(parents=True)
-    with os.scandir(source) as scan:
-        entries = sorted(scan, key=lambda e: e.name)
-    for entry in entries:
-        name = shown + entry.name
-        if entry.is_symlink():
-            NOTES.append(f"{{name}} is a symbolic link: not graded; submit the file itself")
-        elif entry.is_dir(follow_symlinks=False):
-            copy_submission(Path(entry.path), dest / entry.name, name + "/")
-        elif entry.is_file(follow_symlinks=False):
-            shutil.copy2(entry.path, dest / entry.name, follow_symlinks=False)
-        else:
-            NOTES.append(f"{{name}} is not a regular file (a fifo, socket or device): "
-                         "not graded")
-    shutil.copystat(source, dest, follow_symlinks=False)
-
-
-def recorded_seed(folder):
-    \"\"\"The seed the learner's own files recorded (answers.yaml, notebook), or None.\"\"\"
-    answers = folder / "answers.yaml"
-    if answers.is_file():
-        found = re.search(r"^# normquiz seed: (\\d+)\\s*$",
-                          answers.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
-        if found:
-            return int(found.group(1))
-    notebook = folder / (TOPIC + ".ipynb")
+def wheel_requirements(wheel: Path) -> list[str]:
+    """The Requires-Dist lines of a wheel's METADATA: what pip installs with it."""
     try:
-        seed = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["normquiz"]["seed"]
-        return seed if isinstance(seed, int) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        with zipfile.ZipFile(wheel) as z:
+            name = next(n for n in z.namelist()
+                        if n.count("/") == 1 and n.endswith(".dist-info/METADATA"))
+            metadata = z.read(name).decode("utf-8", errors="replace")
+    except (OSError, zipfile.BadZipFile, StopIteration):
+        raise ExportError(f"{display_path(wheel)} is not a wheel with its METADATA.") from None
+    return re.findall(r"^Requires-Dist:\s*(.+?)\s*$", metadata.split("\n\n", 1)[0],
+                      re.MULTILINE)
 
 
-def normquiz(*args, cwd):
-    command = [shutil.which("normquiz") or "normquiz", *args]
-    return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800)
+def requirements_text(wheel: Path | None = None) -> str:
+    """normquiz's runtime dependencies (no extras), pinned to the versions installed here.
 
-
-def main():
-    if shutil.which("normquiz") is None:
-        fail("the normquiz command is not installed (did setup.sh run?).")
-    submission = ROOT / "submission"
-    if not submission.is_dir():
-        fail(f"there is no submission folder ({{submission}}).")
-    source = learner_files(submission)
-    work = Path(tempfile.mkdtemp(prefix="normquiz-gradescope-")) / TOPIC
-    shown = source.relative_to(submission).as_posix() + "/" if source != submission else ""
-    copy_submission(source, work, shown)
-    had_module = bool(MODULE) and (work / MODULE).is_file()
-    had_notebook = (work / (TOPIC + ".ipynb")).is_file()
-    state = work / ".normquiz.json"
-    if state.is_file():
+    The dependencies are those of `wheel`, the one bundled (or, without it, of
+    the installed normquiz's metadata, which an old editable install may have
+    left behind). A dependency not installed here (its environment marker is
+    false on this machine, say) keeps its range.
+    """
+    reqs = wheel_requirements(wheel) if wheel else importlib.metadata.requires("normquiz") or []
+    lines = []
+    for req in reqs:
+        if "extra ==" in req:
+            continue
+        spec, _, marker = req.partition(";")
+        name = _requirement_name(spec)
         try:
-            topic = json.loads(state.read_text(encoding="utf-8")).get("topic")
-        except (OSError, ValueError, AttributeError):
-            topic = None  # a broken state file: `normquiz grade` says what is wrong with it
-        if topic is not None and topic != TOPIC:
-            fail(f"this submission is a workspace for the topic '{{topic}}', not '{{TOPIC}}'.")
-    else:
-        seed = recorded_seed(work)
-        made = normquiz("start", TOPIC, str(work), "--force",
-                        "--seed", str(SEED if seed is None else seed), cwd=work.parent)
-        if made.returncode != 0:
-            fail("preparing a workspace failed:\\n" + (made.stderr or made.stdout).strip())
-    # `start` wrote a blank stub if the module was missing: grade the notebook then.
-    target = [TOPIC + ".ipynb"] if had_notebook and not had_module else []
-    # Grades others rely on: refuse (exit 2) unless every isolation layer is in force.
-    isolation = [] if UNSANDBOXED else ["--require-isolation"]
-    graded = normquiz("grade", *target, "--format", "gradescope", "--timeout", str(TIMEOUT),
-                      *isolation, cwd=work)
-    if graded.returncode not in (0, 1):  # 1 is a graded submission that did not pass all
-        fail((graded.stderr or graded.stdout).strip() or f"exit code {{graded.returncode}}")
+            pinned = f"{name}=={importlib.metadata.version(name)}"
+        except importlib.metadata.PackageNotFoundError:
+            lines.append(f"{req.strip()}  # not installed where the bundle was built")
+            continue
+        lines.append(pinned + (f"; {marker.strip()}" if marker.strip() else ""))
+    return ("# normquiz's dependencies, pinned to the versions installed where this bundle\n"
+            "# was built, so that grading does not change across image rebuilds.\n"
+            + "\n".join(lines) + "\n")
+
+
+# Gradescope's images: x86_64 Linux, Ubuntu 22.04 (glibc 2.35) or newer. pip does not
+# widen a manylinux_2_X tag to older ones, so each is named.
+BUNDLE_PLATFORMS = ("manylinux_2_35_x86_64", "manylinux_2_34_x86_64", "manylinux_2_31_x86_64",
+                    "manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_24_x86_64",
+                    "manylinux_2_17_x86_64", "manylinux2014_x86_64")
+WHEELS_DIR = "wheels"
+PIP = [sys.executable, "-m", "pip"]
+
+
+def download_wheels(requirements: Path, dest: Path, python_version: str) -> list[Path]:
+    """The wheels of every dependency (and theirs) for Gradescope's machine, into `dest`."""
+    if not re.fullmatch(r"3\.\d+", python_version):
+        raise ExportError(f"--python-version {python_version!r}: give it as 3.X (3.11, say).")
+    cmd = [*PIP, "download", "--only-binary=:all:", "--disable-pip-version-check", "--quiet",
+           "--dest", str(dest), "--implementation", "cp", "--python-version", python_version]
+    for platform in BUNDLE_PLATFORMS:
+        cmd += ["--platform", platform]
+    cmd += ["-r", str(requirements)]
     try:
-        results = json.loads(graded.stdout)
-    except ValueError:
-        fail("normquiz printed something that is not JSON:\\n" + graded.stdout[:2000])
-    if not isinstance(results, dict) or "score" not in results:
-        fail("normquiz printed JSON without a score.")
-    results["execution_time"] = round(time.monotonic() - STARTED, 3)
-    results["output"] = with_notes(str(results.get("output", "")))
-    write_results(results)
-    print(results["output"])
-
-
-if __name__ == "__main__":
-    try:
-        main()
-    except SystemExit:
-        raise
-    except BaseException as e:  # noqa: B036 - whatever happens, results.json is written
-        fail(f"the autograder failed: {{type(e).__name__}}: {{e}}")
-'''
-
-
-def requirements_text() -> str:
-    """The runtime dependencies of normquiz, as its metadata lists them (no extras)."""
-    reqs = [r for r in importlib.metadata.requires("normquiz") or [] if "extra ==" not in r]
-    return ("# normquiz's dependencies (pip also reads them from the wheel). Pin versions\n"
-            "# here to make grading reproducible across image rebuilds.\n"
-            + "\n".join(reqs) + "\n")
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+    except OSError as e:
+        raise ExportError(f"pip could not be run: {e}") from None
+    wheels = sorted(dest.glob("*.whl"))
+    if proc.returncode != 0 or not wheels:
+        raise ExportError("'pip download' could not fetch the dependencies' wheels for "
+                          f"x86_64 Linux, Python {python_version}:\n"
+                          f"{(proc.stderr or proc.stdout).strip()[-2000:]}\n"
+                          "The versions are pinned to those installed here: a version too "
+                          "new for that Python has no wheel for it. Export from an "
+                          "environment with the Python of Gradescope's image.")
+    return wheels
 
 
 # ---------------------------------------------------------------- the bundle
@@ -373,11 +313,18 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes | str, executable: bool = Fa
 
 def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
                       timeout: float = DEFAULT_TIMEOUT, wheel: Path | None = None,
-                      catalog: Catalog | None = None, unsandboxed: bool = False) -> list[str]:
+                      catalog: Catalog | None = None, unsandboxed: bool = False,
+                      visibility: str = "visible", stdout_visibility: str = "hidden",
+                      bundle_deps: bool = False,
+                      python_version: str | None = None) -> list[str]:
     """Write the autograder zip for `topic` to `output`; return the names it holds.
 
     `unsandboxed` makes run_autograder grade even when an isolation layer is
     missing (without it, such a grading is refused with score 0 and the reason).
+    `visibility` is Gradescope's for the score and each test, `stdout_visibility`
+    for run_autograder's output. `bundle_deps` puts the dependencies' wheels for
+    x86_64 Linux and Python `python_version` (default: the running one) into the
+    zip, and setup.sh installs from them alone, without an index.
     """
     with tempfile.TemporaryDirectory(prefix="normquiz-export-") as tmp:
         wheel_path = Path(wheel) if wheel else build_wheel(Path(tmp))
@@ -385,24 +332,36 @@ def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
         if catalog is not None and catalog.root_of(topic.slug).resolve() != \
                 builtin_root().resolve():
             extra_root = catalog.root_of(topic.slug)
-        run = RUN_AUTOGRADER.format(topic=topic.slug, module=topic.module, seed=seed,
-                                    timeout=float(timeout), unsandboxed=bool(unsandboxed),
-                                    root_env=ROOT_ENV)
-        if extra_root is not None:
-            run = run.replace('STARTED = time.monotonic()\n',
-                              'STARTED = time.monotonic()\n# The topic comes with the bundle; '
-                              'setup.sh moved it here, readable by root only.\n'
-                              f'os.environ["NORMQUIZ_PATH"] = str(ROOT / "{CONTENT_HOME}")\n',
-                              1)
+        settings = autograder_settings(
+            topic, seed=seed, timeout=timeout, unsandboxed=unsandboxed, visibility=visibility,
+            stdout_visibility=stdout_visibility,
+            content_home=CONTENT_HOME if extra_root is not None else None)
+        requirements = requirements_text(wheel_path)
+        dep_wheels: list[Path] = []
+        if bundle_deps:
+            req_file = Path(tmp) / "requirements.txt"
+            req_file.write_text(requirements, encoding="utf-8")
+            deps = Path(tmp) / WHEELS_DIR
+            deps.mkdir()
+            version = python_version or f"{sys.version_info.major}.{sys.version_info.minor}"
+            dep_wheels = download_wheels(req_file, deps, version)
+        index = f"--no-index --find-links ./{WHEELS_DIR} " if bundle_deps else ""
+        setup = SETUP_SH.format(wheel=wheel_path.name, root_env=ROOT_ENV,
+                                content_home=CONTENT_HOME, index=index, wheels_dir=WHEELS_DIR,
+                                settings=SETTINGS_NAME,
+                                deps_from="from the wheels in wheels/" if bundle_deps
+                                else "from PyPI")
         output = Path(output)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(output, "w") as z:
-                _add(z, "setup.sh", SETUP_SH.format(wheel=wheel_path.name, root_env=ROOT_ENV,
-                                                 content_home=CONTENT_HOME), executable=True)
-                _add(z, "run_autograder", run, executable=True)
-                _add(z, "requirements.txt", requirements_text())
+                _add(z, "setup.sh", setup, executable=True)
+                _add(z, "run_autograder", autograder_script(), executable=True)
+                _add(z, SETTINGS_NAME, settings)
+                _add(z, "requirements.txt", requirements)
                 _add(z, wheel_path.name, wheel_path.read_bytes())
+                for dep in dep_wheels:
+                    _add(z, f"{WHEELS_DIR}/{dep.name}", dep.read_bytes())
                 if extra_root is not None:
                     for folder in CONTENT_FOLDERS:
                         for f in sorted((extra_root / folder).rglob("*")):

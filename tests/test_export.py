@@ -16,8 +16,10 @@ as `normquiz`; this machine has every isolation layer, so it grades with
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -35,10 +37,13 @@ import yaml
 from click.testing import CliRunner
 from helpers import COURSE
 
+import normquiz
+import normquiz.export
 import normquiz.formats
+from normquiz import gradescope_autograder
 from normquiz.cli import cli
 from normquiz.content import Catalog, CodeExercise, default_catalog
-from normquiz.export import CONTENT_HOME, ROOT_ENV
+from normquiz.export import CONTENT_HOME, ROOT_ENV, SETTINGS_NAME, wheel_requirements
 from normquiz.sandbox import UNSANDBOXED_ENV, missing_layers_message
 from normquiz.selfcheck import mistake_source
 
@@ -83,6 +88,11 @@ def bundle(tmp_path_factory) -> Path:
                                       "--timeout", "5"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return zip_path
+
+
+def bundle_settings(zip_path: Path) -> dict:
+    with zipfile.ZipFile(zip_path) as z:
+        return json.loads(z.read(SETTINGS_NAME))
 
 
 def bundled_wheel(zip_path: Path, dest: Path) -> Path:
@@ -198,7 +208,7 @@ def test_the_zip_holds_the_scripts_at_its_root(bundle):
         setup = z.read("setup.sh").decode()
         wheel = next(n for n in names if n.endswith(".whl"))
         wheel_names = zipfile.ZipFile(z.open(wheel)).namelist()
-    assert {"setup.sh", "run_autograder", "requirements.txt"} <= set(names)
+    assert {"setup.sh", "run_autograder", "requirements.txt", SETTINGS_NAME} <= set(names)
     assert wheel.startswith("normquiz-") and "/" not in wheel
     assert modes["setup.sh"] & stat.S_IXUSR and modes["run_autograder"] & stat.S_IXUSR
     # The wheel carries the package and its content.
@@ -217,7 +227,9 @@ def test_setup_leaves_no_copy_of_the_content_and_locks_the_package(bundle, autog
     # The wheel, which holds every solution and grader, is gone once installed.
     assert not list((grader.root / "source").rglob("*.whl"))
     assert sorted(p.name for p in (grader.root / "source").iterdir()) == \
-        ["requirements.txt", "run_autograder", "setup.sh"]
+        [SETTINGS_NAME, "requirements.txt", "run_autograder", "setup.sh"]
+    # run_autograder's settings: root's alone to change.
+    assert not (grader.root / "source" / SETTINGS_NAME).stat().st_mode & 0o022
     # The installed package: nothing in it writable but by its owner (root) ...
     package = modes_under(grader.package)
     assert "cli.py" in package and "content/solutions/layernorm/layernorm.py" in package
@@ -487,9 +499,7 @@ def test_only_an_unsandboxed_bundle_grades_without_every_layer(bundle, autograde
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     for zip_path, unsandboxed in ((bundle, False), (loose, True)):
-        with zipfile.ZipFile(zip_path) as z:
-            script = z.read("run_autograder").decode()
-        assert f"\nUNSANDBOXED = {unsandboxed!r}" in script
+        assert bundle_settings(zip_path)["unsandboxed"] is unsandboxed
     # What run_autograder asks of normquiz: the default bundle requires every layer ...
     path, log = fake_normquiz(tmp_path)
     autograder(bundle, setup=False).grade({"layernorm.py": "x = 1\n"}, path=path)
@@ -517,3 +527,176 @@ def test_a_refused_grading_scores_0_with_the_reason(bundle, autograder, tmp_path
         env={"FAKE_REFUSAL": reason})
     assert results["score"] == 0.0 and results["tests"] == []
     assert reason in results["output"]
+
+
+# ---------------------------------------------------------------- run_autograder, its settings
+
+
+def test_run_autograder_is_the_packaged_script_with_its_settings_beside_it(bundle):
+    with zipfile.ZipFile(bundle) as z:
+        script = z.read("run_autograder").decode()
+    # The linted module itself, byte for byte: no template, no placeholders left.
+    assert script == Path(gradescope_autograder.__file__).read_text(encoding="utf-8")
+    assert script.startswith("#!/usr/bin/env python3\n")
+    assert bundle_settings(bundle) == {
+        "exported_by": f"normquiz {normquiz.__version__}", "topic": "layernorm",
+        "module": "layernorm.py", "notebook": "layernorm.ipynb", "seed": 0, "timeout": 5.0,
+        "unsandboxed": False, "visibility": "visible", "stdout_visibility": "hidden",
+        "content_home": None}
+
+
+def test_without_its_settings_run_autograder_still_writes_results(bundle, autograder):
+    grader = autograder(bundle, setup=False)
+    (grader.root / "source" / SETTINGS_NAME).unlink()
+    results = grader.grade({"layernorm.py": "x = 1\n"})
+    assert results["score"] == 0.0 and SETTINGS_NAME in results["output"]
+
+
+# ---------------------------------------------------------------- files under another name
+
+
+@pytest.mark.parametrize("name", ["layernorm (1).py", "Layernorm.py", "my_solution.py"])
+def test_a_misnamed_module_is_graded_when_it_is_the_only_candidate(bundle, autograder, tmp_path,
+                                                                    name):
+    files = learner_files(tmp_path, learners.reference_source(TOPIC))
+    files[name] = files.pop("layernorm.py")
+    results = autograder(bundle, setup=False).grade(files)
+    assert results["score"] == results["max_score"] == 17.0
+    assert f"{name} was graded as layernorm.py" in results["output"]
+
+
+@pytest.mark.parametrize("name", ["layernorm (2).ipynb", "homework.ipynb"])
+def test_a_misnamed_notebook_is_graded_when_it_is_the_only_candidate(bundle, autograder,
+                                                                      tmp_path, name):
+    learners.notebook_only(TOPIC, tmp_path / "nb")
+    results = autograder(bundle, setup=False).grade({name: tmp_path / "nb" / "layernorm.ipynb"})
+    assert results["score"] == results["max_score"] == 17.0
+    assert f"{name} was graded as layernorm.ipynb" in results["output"]
+
+
+@pytest.mark.parametrize("names", [("Layernorm.py", "layernorm (1).py"), ("a.py", "b.py")])
+def test_several_candidates_none_named_right_none_is_graded(bundle, autograder, tmp_path, names):
+    files = learner_files(tmp_path, learners.reference_source(TOPIC))
+    source = files.pop("layernorm.py")
+    files.update({name: source for name in names})
+    results = autograder(bundle, setup=False).grade(files)
+    assert set(code_scores(results).values()) == {0.0}
+    assert results["score"] == sum(q.points for q in TOPIC.questions)  # the answers count
+    assert all(name in results["output"] for name in names)
+    assert "None was graded as layernorm.py" in results["output"]
+    assert "(submit it as" not in results["output"]  # no file was renamed
+
+
+def test_a_stray_py_file_never_displaces_a_notebook(bundle, autograder, tmp_path):
+    learners.notebook_only(TOPIC, tmp_path / "nb")
+    results = autograder(bundle, setup=False).grade({
+        "layernorm.ipynb": tmp_path / "nb" / "layernorm.ipynb",
+        "helpers.py": learners.reference_source(TOPIC).replace("def ", "def _x"),
+    })
+    assert results["score"] == results["max_score"] == 17.0
+    assert "graded as" not in results["output"] and "helpers.py" not in results["output"]
+
+
+# ---------------------------------------------------------------- visibility
+
+
+def test_the_exported_visibility_is_in_results_json(bundle, autograder, tmp_path):
+    wheel = bundled_wheel(bundle, tmp_path)
+    zip_path = tmp_path / "hidden.zip"
+    result = CliRunner().invoke(cli, ["export", "gradescope", "layernorm", "-o", str(zip_path),
+                                      "--wheel", str(wheel), "--visibility", "after_due_date",
+                                      "--stdout-visibility", "visible"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    files = learner_files(tmp_path, learners.reference_source(TOPIC))
+    results = autograder(zip_path, setup=False).grade(files)
+    assert results["score"] == 17.0 and len(results["tests"]) == len(TOPIC.exercises)
+    assert results["visibility"] == "after_due_date"
+    assert {t["visibility"] for t in results["tests"]} == {"after_due_date"}
+    assert results["stdout_visibility"] == "visible"
+    # The default bundle: visible tests, a hidden log; a failure carries them too.
+    path, _ = fake_normquiz(tmp_path)
+    failed = autograder(bundle, setup=False).grade(files, path=path,
+                                                   env={"FAKE_REFUSAL": "no layers"})
+    assert failed["score"] == 0.0
+    assert (failed["visibility"], failed["stdout_visibility"]) == ("visible", "hidden")
+    bad = CliRunner().invoke(cli, ["export", "gradescope", "layernorm", "-o", str(zip_path),
+                                   "--wheel", str(wheel), "--visibility", "later"])
+    assert bad.exit_code == 2 and "later" in bad.output
+
+
+# ---------------------------------------------------------------- dependencies
+
+
+def test_requirements_are_pinned_to_the_installed_versions(bundle, tmp_path):
+    with zipfile.ZipFile(bundle) as z:
+        lines = [line for line in z.read("requirements.txt").decode().splitlines()
+                 if line and not line.startswith("#")]
+    # The dependencies of the bundled wheel (the installed metadata may be older).
+    wanted = {re.match(r"[A-Za-z0-9._-]+", r).group(0).lower()
+              for r in wheel_requirements(bundled_wheel(bundle, tmp_path))
+              if "extra ==" not in r}
+    assert {"numpy", "click", "landlockpy"} <= wanted
+    pinned = {}
+    for line in lines:
+        spec, _, marker = line.partition(";")
+        found = re.fullmatch(r"([A-Za-z0-9._-]+)==(\S+)", spec.strip())
+        assert found, line
+        name, version = found.groups()
+        assert version == importlib.metadata.version(name), line
+        pinned[name.lower()] = marker.strip()
+    assert set(pinned) == wanted
+    assert pinned["numpy"] == "" and "linux" in pinned.get("landlockpy", "linux")
+
+
+# `pip download` for the test: logs its arguments, and writes a wheel for each
+# pinned requirement into --dest (a real download is slow and needs the network).
+FAKE_PIP = """\
+#!{python}
+import json, pathlib, sys
+args = sys.argv[1:]
+with open({log!r}, "w") as f:
+    json.dump(args, f)
+dest = pathlib.Path(args[args.index("--dest") + 1])
+for line in pathlib.Path(args[args.index("-r") + 1]).read_text().splitlines():
+    if line and not line.startswith("#"):
+        name, version = line.split(";")[0].strip().split("==")
+        (dest / f"{{name}}-{{version}}-py3-none-any.whl").write_bytes(b"wheel")
+"""
+
+
+def test_bundle_deps_puts_the_wheels_in_the_zip_and_installs_without_an_index(
+        bundle, autograder, tmp_path, monkeypatch):
+    fake, log = tmp_path / "pip", tmp_path / "pip-args.json"
+    fake.write_text(FAKE_PIP.format(python=sys.executable, log=str(log)))
+    fake.chmod(0o755)
+    monkeypatch.setattr(normquiz.export, "PIP", [str(fake)])
+    wheel = bundled_wheel(bundle, tmp_path)
+    zip_path = tmp_path / "offline.zip"
+    result = CliRunner().invoke(cli, ["export", "gradescope", "layernorm", "-o", str(zip_path),
+                                      "--wheel", str(wheel), "--bundle-deps",
+                                      "--python-version", "3.10"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    assert "dependency wheel(s)" in result.output
+    args = json.loads(log.read_text())
+    assert args[0] == "download" and "--only-binary=:all:" in args
+    assert args[args.index("--python-version") + 1] == "3.10"
+    platforms = {args[i + 1] for i, a in enumerate(args) if a == "--platform"}
+    assert "manylinux2014_x86_64" in platforms
+    assert all(p.endswith("_x86_64") for p in platforms)
+    with zipfile.ZipFile(zip_path) as z:
+        names = z.namelist()
+        setup = z.read("setup.sh").decode()
+    numpy = f"wheels/numpy-{importlib.metadata.version('numpy')}-py3-none-any.whl"
+    assert numpy in names
+    install = " ".join(setup.split("python3 -m pip install", 1)[1].replace("\\\n", " ").split())
+    assert f"--no-index --find-links ./wheels -r requirements.txt ./{wheel.name}" in install
+    # setup.sh, run: pip was asked to install from the bundled wheels alone, which then go.
+    grader = autograder(zip_path)
+    assert "--no-index --find-links ./wheels" in (grader.root.parent / "pip.log").read_text()
+    assert not (grader.root / "source" / "wheels").exists()
+    # Without --bundle-deps, pip reads PyPI and --python-version makes no sense.
+    assert "--no-index" not in zipfile.ZipFile(bundle).read("setup.sh").decode()
+    bad = CliRunner().invoke(cli, ["export", "gradescope", "layernorm", "-o", str(zip_path),
+                                   "--wheel", str(wheel), "--python-version", "3.10"])
+    assert bad.exit_code == 2 and "--bundle-deps" in bad.output
