@@ -19,14 +19,18 @@ from normquiz.sandbox.codec import Unsupported
 
 RTOL = 1e-6
 ATOL = 1e-8
-_PRINT = dict(precision=4, suppress_small=True, edgeitems=2, separator=", ")
+
+
+def _array_text(value: np.ndarray, **layout: Any) -> str:
+    """numpy's text of an array, as feedback prints them: 4 decimals, short."""
+    return np.array2string(value, precision=4, suppress_small=True, edgeitems=2,
+                           separator=", ", **layout)
 
 
 def show(value: Any, indent: int = 0) -> str:
     """A value for a feedback block; continuation lines of arrays align after `indent`."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        return np.array2string(value, prefix=" " * indent, threshold=30, max_line_width=88,
-                               **_PRINT)
+        return _array_text(value, prefix=" " * indent, threshold=30, max_line_width=88)
     if isinstance(value, tuple):
         return "(" + ", ".join(show(v) for v in value) + ")"
     if isinstance(value, float):
@@ -38,7 +42,7 @@ def show_inline(value: Any) -> str:
     """A value inside a call: small arrays on one line, bigger ones by their shape."""
     if isinstance(value, np.ndarray):
         if value.dtype.kind in "biufc" and value.size <= 12:
-            text = np.array2string(value, max_line_width=10**6, **_PRINT)
+            text = _array_text(value, max_line_width=10**6)
             return re.sub(r"\s*\n\s*", " ", text)
         return f"<array of shape {value.shape}>"
     if isinstance(value, float):

@@ -10,11 +10,11 @@ import functools
 import importlib.util
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import (
@@ -70,6 +70,7 @@ class Mistake(_Model):
 
 class _Exercise(_Model):
     id: Slug
+    kind: str  # each kind's own class narrows it to one Literal
     title: Text
     points: float = Field(default=1.0, gt=0)
     prompt: Text
@@ -228,7 +229,7 @@ def line_of(node: yaml.Node | None, loc: tuple[Any, ...]) -> int | None:
     return line
 
 
-def _describe(error: dict[str, Any], node: yaml.Node | None, where: str) -> str:
+def _describe(error: Mapping[str, Any], node: yaml.Node | None, where: str) -> str:
     loc = tuple(error["loc"])
     line = line_of(node, loc)
     place = f"{where}, line {line}" if line else where
@@ -277,7 +278,7 @@ def load_manifest(path: Path, expected_id: str) -> Exercise:
                         f"{data.get('id')!r} does not match the file name '{expected_id}'.")
     if problems:
         raise ContentError("\n".join(problems))
-    return _KINDS[kind].model_validate(data)
+    return cast(Exercise, _KINDS[kind].model_validate(data))
 
 
 # ---------------------------------------------------------------- topics and roots

@@ -253,7 +253,7 @@ def main() -> None:
     copy_submission(source, work, shown)
     state = work / ".normquiz.json"
     find_learner_files(work, settings, shown)
-    had_module = bool(settings.module) and (work / settings.module).is_file()
+    had_module = settings.module is not None and (work / settings.module).is_file()
     had_notebook = (work / settings.notebook).is_file()
     if state.is_file():
         try:

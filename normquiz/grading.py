@@ -554,6 +554,7 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
         if own_sandbox:
             syntax_check(module_path)  # else the caller did, before starting the sandbox
             sandbox = new_sandbox(topic, module_path, settings)
+        assert sandbox is not None
         try:
             for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox,
                                 grader_seed=grader_seed):

@@ -21,6 +21,7 @@ import ast
 import json
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,7 +91,7 @@ def build_notebook(topic: Topic, seed: int) -> Any:
         "`normquiz grade " + f"{topic.slug}.ipynb` in a terminal grades the whole notebook from "
         "its code (the order in which you ran cells does not matter). Keep the cell tags "
         f"({TAGS_HELP}): they tell normquiz which cell is which.")]
-    imports, functions = "", {}
+    imports, functions = "", dict[str, str]()
     if topic.module:
         imports, functions = _split_stub(topic.stub_path.read_text(encoding="utf-8"))
     cells.append(new_code_cell(INSTALL_CELL, metadata={"tags": [SETUP]}))
@@ -225,12 +226,13 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
             names = " and ".join(_describe(i, cells[i - 1]) for i in where_cells)
             raise WorkspaceError(f"{where}: the tag '{tag}' is on {names}; each tag belongs on "
                                  f"one cell. Remove it from the copy ({TAGS_HELP}).")
-    for e in topic.exercises:
-        tag = (EXERCISE if isinstance(e, CodeExercise) else ANSWER) + e.id
+    for exercise in topic.exercises:
+        code = isinstance(exercise, CodeExercise)
+        tag = (EXERCISE if code else ANSWER) + exercise.id
         if tag not in seen:
             raise WorkspaceError(
                 f"{where}: no cell is tagged '{tag}'. Add that tag to the cell that holds "
-                f"{'the function ' + e.id if isinstance(e, CodeExercise) else 'the answer'} "
+                f"{'the function ' + exercise.id if code else 'the answer'} "
                 f"({TAGS_HELP}), or regenerate the notebook with "
                 f"'normquiz start {topic.slug} . --force --notebook' after renaming yours.")
     source_lines: list[str] = []
@@ -260,7 +262,7 @@ def read_notebook(path: Path, topic: Topic) -> NotebookSubmission:
             if not _kept(node):
                 continue
             start = node.lineno - 1 - len(getattr(node, "decorator_list", []))
-            for n in range(start, node.end_lineno):
+            for n in range(start, node.end_lineno or node.lineno):
                 source_lines.append(lines[n])
                 origins.append((i, n + 1))
     return NotebookSubmission("\n".join(source_lines) + "\n", answers, origins)
@@ -341,10 +343,10 @@ def grade_notebook(path: Path, topic: Topic, seed: int, only: str | None = None,
                              settings=settings)
     result.graded_file = path.name
     in_notebook_words(result, topic)
-    for e in result.exercises:
-        e.feedback = re.sub(rf'File "{re.escape(module.name)}", line (\d+)',
-                            lambda m: f"{path.name}, {submission.where(int(m.group(1)))}",
-                            e.feedback)
+    for exercise in result.exercises:
+        exercise.feedback = re.sub(
+            rf'File "{re.escape(module.name)}", line (\d+)',
+            lambda m: f"{path.name}, {submission.where(int(m.group(1)))}", exercise.feedback)
     return result
 
 
@@ -389,10 +391,12 @@ def _lambda_source(function: Any) -> str | None:
         tree = ast.parse(text)
     except (OSError, TypeError, SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    found = []
+    found: list[str] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Lambda) and node.lineno == code.co_firstlineno:
             segment = ast.get_source_segment(text, node)
+            if segment is None:
+                continue
             try:
                 compiled = compile(f"({segment})", code.co_filename, "eval", dont_inherit=True)
             except (SyntaxError, ValueError, TypeError):
@@ -432,7 +436,8 @@ def _import_of(name: str, value: Any, modules: list[str]) -> str | None:
     return None
 
 
-def module_from_namespace(namespace: dict[str, Any], skip: set[str] = frozenset()) -> str:
+def module_from_namespace(namespace: dict[str, Any],
+                          skip: Collection[str] = frozenset()) -> str:
     """Rebuild a module from a running kernel's globals: imports, constants, definitions.
 
     A value that cannot be rebuilt (an array, an object made by a call) is left out:

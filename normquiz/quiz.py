@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from normquiz.content import NumericQuestion, Topic
+from normquiz.content import ChoiceQuestion, NumericQuestion, Topic
 from normquiz.learnerfiles import LearnerLoader
 from normquiz.questions import (
     answer_help,
@@ -94,7 +94,11 @@ def run_quiz(topic: Topic, workspace: Workspace, ask: Callable[[str], str],
         if isinstance(value, list) and generated is not None and generated.scalar:
             value = value[0]
         record_answer(workspace.answers_path, q.id, value, topic.slug)
-        graded = grade_numeric(q, generated, value) if generated else grade_choice(q, value)
+        if isinstance(q, NumericQuestion) and generated is not None:
+            graded = grade_numeric(q, generated, value)
+        else:
+            assert isinstance(q, ChoiceQuestion)  # topic.questions holds only the two kinds
+            graded = grade_choice(q, value)
         result.results.append(graded)
         workspace.record([graded])
         mark = "✓ Right." if graded.status == "passed" else "✗ Not quite."

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from normquiz.content import Topic
-from normquiz.report import TopicResult, sandbox_json
+from normquiz.report import ExerciseResult, TopicResult, sandbox_json
 from normquiz.sandbox.isolation import missing
 from normquiz.sandbox.runner import printable
 
@@ -45,6 +45,11 @@ class LearnerResult:
                     "graded_file": None, "seed": None, "grader_seed": None, "exercises": []}
         return {"learner": self.learner, "status": self.status, "error": self.error,
                 "seconds": round(self.seconds, 3), **body}
+
+
+def _exercises(row: LearnerResult) -> list[ExerciseResult]:
+    """A learner's exercise results; none for a folder that could not be graded."""
+    return row.result.exercises if row.result is not None else []
 
 
 def _max_score(topic: Topic) -> float:
@@ -84,7 +89,7 @@ class BatchResult:
         graded = self.graded
         means = {}
         for e in self.topic.exercises:
-            scores = [x.score for r in graded for x in r.result.exercises if x.id == e.id]
+            scores = [x.score for r in graded for x in _exercises(r) if x.id == e.id]
             means[e.id] = sum(scores) / len(graded) if graded else 0.0
         return means
 
@@ -92,7 +97,7 @@ class BatchResult:
         """(exercise, mistake) pairs by the number of learners diagnosed with them."""
         counts: Counter[tuple[str, str]] = Counter()
         for r in self.graded:
-            for x in r.result.exercises:
+            for x in _exercises(r):
                 for m in set(x.mistakes):
                     counts[(x.id, m)] += 1
         order = {e.id: i for i, e in enumerate(self.topic.exercises)}
@@ -179,7 +184,7 @@ class BatchResult:
             width = max(len(e.id) for e in self.topic.exercises)
             means = self.exercise_means()
             for e in self.topic.exercises:
-                passed = sum(x.status == "passed" for r in graded for x in r.result.exercises
+                passed = sum(x.status == "passed" for r in graded for x in _exercises(r)
                              if x.id == e.id)
                 pct = 100 * means[e.id] / e.points if e.points else 0
                 lines.append(f"  {e.id:<{width}}  {means[e.id]:5.2f} / {e.points:<4g} {pct:4.0f}%"

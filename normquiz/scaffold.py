@@ -135,6 +135,7 @@ def _add_to_topic(topic_file: Path, topic: str, exercise_id: str, kind: str,
     if exercise_id in data.get("exercises", []):
         raise ContentError(f"{display_path(topic_file)} already lists '{exercise_id}'.")
     node = yaml.compose(text)
+    assert node is not None  # the file was just loaded as a mapping
     lines = text.splitlines(keepends=True)
     for key, value in node.value:
         if key.value == "exercises":

@@ -116,12 +116,12 @@ def _check_files(topic: Topic, report: TopicCheck) -> bool:
             missing(topic.generators_path, "the generators of the numeric questions")
             return False
         defined = _function_names(topic.generators_path)
-        for e in needs_generators:
-            for name in (getattr(e, "generator", None), e.demonstration):
+        for needing in needs_generators:
+            for name in (getattr(needing, "generator", None), needing.demonstration):
                 if name and name not in defined:
                     ok = False
                     report.problems.append(f"{display_path(topic.generators_path)} has no "
-                                           f"function {name}() (named by '{e.id}').")
+                                           f"function {name}() (named by '{needing.id}').")
     return ok
 
 
@@ -241,12 +241,13 @@ def check_topic(topic: Topic, seeds: int = 50,
     for q in topic.questions:
         if isinstance(q, NumericQuestion):
             _check_numeric(topic, q, report, seeds)
-    for e in topic.exercises:
-        if e.demonstration:
+    for exercise in topic.exercises:
+        if exercise.demonstration:
             try:
-                demonstrate(topic, e)
+                demonstrate(topic, exercise)
             except Exception as err:  # instructor code: report, do not crash
-                report.problems.append(f"{e.id}: demonstration {e.demonstration}() failed: "
+                report.problems.append(f"{exercise.id}: demonstration "
+                                       f"{exercise.demonstration}() failed: "
                                        f"{type(err).__name__}: {err}")
     return report
 
@@ -260,7 +261,7 @@ def check_content(root: Path | None = None, seeds: int = 50,
     extra = [] if root is None or Path(root).resolve() == builtin else [Path(root)]
     catalog = Catalog(extra)
     slugs = [s for s in catalog.slugs if catalog.root_of(s).resolve() ==
-             (Path(root).resolve() if extra else builtin)]
+             (extra[0].resolve() if extra else builtin)]
     reports = []
     for slug in slugs:
         try:

@@ -117,14 +117,14 @@ class Workspace:
             raise WorkspaceError(f"{where}, line {e.lineno}: the state file is corrupted "
                                  f"({e.msg}). {repair}") from None
         except (ValueError, RecursionError) as e:  # a 5000-digit number, [[[[...
-            problem = "nested too deeply" if isinstance(e, RecursionError) else str(e)
-            raise WorkspaceError(f"{where}: the state file is corrupted ({problem}). "
+            why = "nested too deeply" if isinstance(e, RecursionError) else str(e)
+            raise WorkspaceError(f"{where}: the state file is corrupted ({why}). "
                                  f"{repair}") from None
         problem = state_problem(data)
         if problem:
-            topic = data.get("topic") if isinstance(data, dict) else None
-            advice = broken_state_advice(topic if isinstance(topic, str)
-                                         and _SLUG.fullmatch(topic) else "TOPIC")
+            named = data.get("topic") if isinstance(data, dict) else None
+            advice = broken_state_advice(named if isinstance(named, str)
+                                         and _SLUG.fullmatch(named) else "TOPIC")
             raise WorkspaceError(f"{where}: the state file is corrupted: {problem}. {advice}")
         return cls(path, data["topic"], data["seed"], dict(data.get("hints_shown", {})),
                    dict(data.get("progress", {})))

@@ -274,7 +274,7 @@ class ForkServer:
         if forkable:
             try:
                 self.start(kwargs.get("env"), flags)
-                assert self._sock is not None
+                assert self._sock is not None and stderr is not None
                 _send(self._sock, {"op": "spawn", "config": args[-1], "cwd": kwargs["cwd"],
                                    "env": kwargs.get("env") or dict(os.environ)},
                       [pass_fds[0], pass_fds[1], stderr.fileno()])
