@@ -384,3 +384,13 @@ def test_notebook_wording(run, tmp_path):
     assert run("start", "layernorm", "--notebook", "--seed", str(SEED)).exit_code == 0
     report = repr(check("ln_axis", namespace={"ln_axis": None}, path=tmp_path / "layernorm"))
     assert "answer 1 question(s) in their answer cells" in report and "answers.yaml" not in report
+
+
+@pytest.mark.parametrize("slug", CATALOG.slugs)
+def test_every_topics_notebook_as_shipped_runs_alone_with_useful_feedback(tmp_path, slug):
+    topic = CATALOG.topic(slug)
+    outputs = _execute(build_notebook(topic, SEED), tmp_path)  # no workspace: on its own
+    assert set(outputs) == {e.id for e in topic.exercises}
+    for exercise_id, text in outputs.items():
+        assert "Traceback" not in text and "Error" not in text, (exercise_id, text)
+        assert "not answered yet" in text.lower() or "not implemented yet" in text.lower(), text
