@@ -292,6 +292,48 @@ def builtin_root() -> Path:
     return PACKAGE_DIR.parent
 
 
+@dataclass(frozen=True)
+class TopicPaths:
+    """Where a topic's files live in a content folder (docs/content-format.md): the one
+    place that spells the layout, for a loaded topic and for one being scaffolded."""
+
+    root: Path
+    slug: str
+    module: str | None = None
+
+    def dir(self, folder: str) -> Path:
+        return self.root / folder / self.slug
+
+    @property
+    def order_file(self) -> Path:
+        return self.root / "exercises" / "order.yaml"
+
+    @property
+    def topic_file(self) -> Path:
+        return self.dir("exercises") / "topic.yaml"
+
+    @property
+    def stub_path(self) -> Path:
+        return self.dir("exercises") / str(self.module)
+
+    @property
+    def solution_path(self) -> Path:
+        return self.dir("solutions") / str(self.module)
+
+    @property
+    def generators_path(self) -> Path:
+        return self.dir("quizzes") / "generators.py"
+
+    def manifest_path(self, exercise_id: str, kind_is_code: bool) -> Path:
+        return self.dir("exercises" if kind_is_code else "quizzes") / f"{exercise_id}.yaml"
+
+    def mistakes_path(self, exercise_id: str) -> Path:
+        return self.dir("solutions") / "mistakes" / f"{exercise_id}.py"
+
+    def grader_path(self, exercise_id: str) -> Path:
+        return self.dir("grader") / f"test_{exercise_id}.py"
+
+
 @dataclass
 class Topic:
     """One topic: its manifest, exercises in order, and the paths of its files."""
@@ -327,35 +369,38 @@ class Topic:
             f"{did_you_mean(exercise_id, ids)} Its exercises: {', '.join(ids)}."
         )
 
-    # Paths, all derived from the slug and ids (docs/content-format.md).
+    # Paths, all derived from the slug and ids: see TopicPaths.
+    @property
+    def paths(self) -> TopicPaths:
+        return TopicPaths(self.root, self.slug, self.module)
+
     def dir(self, folder: str) -> Path:
-        return self.root / folder / self.slug
+        return self.paths.dir(folder)
 
     @property
     def topic_file(self) -> Path:
-        return self.dir("exercises") / "topic.yaml"
+        return self.paths.topic_file
 
     @property
     def stub_path(self) -> Path:
-        return self.dir("exercises") / str(self.module)
+        return self.paths.stub_path
 
     @property
     def solution_path(self) -> Path:
-        return self.dir("solutions") / str(self.module)
+        return self.paths.solution_path
 
     @property
     def generators_path(self) -> Path:
-        return self.dir("quizzes") / "generators.py"
+        return self.paths.generators_path
 
     def manifest_path(self, exercise_id: str, kind_is_code: bool) -> Path:
-        folder = "exercises" if kind_is_code else "quizzes"
-        return self.dir(folder) / f"{exercise_id}.yaml"
+        return self.paths.manifest_path(exercise_id, kind_is_code)
 
     def mistakes_path(self, exercise_id: str) -> Path:
-        return self.dir("solutions") / "mistakes" / f"{exercise_id}.py"
+        return self.paths.mistakes_path(exercise_id)
 
     def grader_path(self, exercise_id: str) -> Path:
-        return self.dir("grader") / f"test_{exercise_id}.py"
+        return self.paths.grader_path(exercise_id)
 
 
 def _load_topic(slug: str, root: Path) -> Topic:

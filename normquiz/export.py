@@ -58,7 +58,14 @@ import zipfile
 from pathlib import Path
 
 from normquiz import gradescope_autograder
-from normquiz.content import PACKAGE_DIR, Catalog, Topic, builtin_root, display_path
+from normquiz.content import (
+    CONTENT_FOLDERS,
+    PACKAGE_DIR,
+    Catalog,
+    Topic,
+    builtin_root,
+    display_path,
+)
 from normquiz.errors import NormquizError
 from normquiz.gradescope_autograder import CONTENT_HOME, ROOT_ENV, SETTINGS_NAME, VISIBILITIES
 from normquiz.sandbox import DEFAULT_TIMEOUT
@@ -66,7 +73,6 @@ from normquiz.sandbox import DEFAULT_TIMEOUT
 __all__ = ["CONTENT_HOME", "ROOT_ENV", "SETTINGS_NAME", "VISIBILITIES", "ExportError",
            "export_gradescope", "requirements_text"]
 
-CONTENT_FOLDERS = ("exercises", "solutions", "grader", "quizzes")
 # CONTENT_HOME: where setup.sh moves an instructor's topic, under the autograder root:
 # out of source/ (which stays as uploaded) and readable by root only.
 

@@ -460,7 +460,7 @@ def sentence(text: str) -> str:
 
 
 def blocked_paths(topic: Topic) -> list[Path]:
-    return [topic.root / "solutions", topic.root / "grader"]
+    return [topic.root / "solutions", topic.root / "grader"]  # every topic's, not just this
 
 
 def new_sandbox(topic: Topic, module_path: Path,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from normquiz.content import display_path, mistake_function_name
+from normquiz.content import TopicPaths, display_path, mistake_function_name
 from normquiz.errors import ContentError
 
 KINDS = ("code", "numeric", "choice")
@@ -156,35 +156,32 @@ def new_exercise(root: Path, topic: str, exercise_id: str, kind: str) -> list[Pa
                                "digits and underscores, starting with a letter.")
     if kind not in KINDS:
         raise ContentError(f"--kind must be one of {', '.join(KINDS)}.")
-    root = Path(root)
+    paths = TopicPaths(Path(root), topic)
     created: list[Path] = []
-    order = root / "exercises" / "order.yaml"
-    folder = "exercises" if kind == "code" else "quizzes"
-    manifest = root / folder / topic / f"{exercise_id}.yaml"
-    other = root / ("quizzes" if kind == "code" else "exercises") / topic / f"{exercise_id}.yaml"
+    order = paths.order_file
+    manifest = paths.manifest_path(exercise_id, kind == "code")
+    other = paths.manifest_path(exercise_id, kind != "code")
     for path in (manifest, other):
         if path.exists():
             raise ContentError(f"{display_path(path)} already exists; nothing was changed.")
     slugs = yaml.safe_load(order.read_text(encoding="utf-8")) if order.exists() else []
     if topic not in (slugs or []):
         _append(order, f"- {topic}\n", "", created)
-    module = _add_to_topic(root / "exercises" / topic / "topic.yaml", topic, exercise_id, kind,
-                           created)
+    module = _add_to_topic(paths.topic_file, topic, exercise_id, kind, created)
+    paths = TopicPaths(paths.root, topic, module)
     manifest.parent.mkdir(parents=True, exist_ok=True)
     manifest.write_text(_manifest(exercise_id, kind, module), encoding="utf-8")
     created.append(manifest)
     if kind == "code":
-        _append(root / "exercises" / topic / module, _stub(exercise_id),
+        _append(paths.stub_path, _stub(exercise_id),
                 '"""TODO: the learner\'s module: what to fill in and how to grade it."""\n\n'
                 "import numpy as np\n", created)
-        _append(root / "solutions" / topic / module, _solution(exercise_id),
+        _append(paths.solution_path, _solution(exercise_id),
                 '"""Reference solutions."""\n\nimport numpy as np\n', created)
-        grader = root / "grader" / topic / f"test_{exercise_id}.py"
-        _append(grader, _grader(exercise_id), "", created)
-        _append(root / "solutions" / topic / "mistakes" / f"{exercise_id}.py",
-                _mistakes(exercise_id), "", created)
+        _append(paths.grader_path(exercise_id), _grader(exercise_id), "", created)
+        _append(paths.mistakes_path(exercise_id), _mistakes(exercise_id), "", created)
     elif kind == "numeric":
-        _append(root / "quizzes" / topic / "generators.py", _generator(exercise_id),
+        _append(paths.generators_path, _generator(exercise_id),
                 '"""Data generators for the numeric questions."""\n\nimport numpy as np\n\n'
                 "from normquiz.questions import separated\n",
                 created)
