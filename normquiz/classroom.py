@@ -22,6 +22,7 @@ from pathlib import Path
 from normquiz import __version__
 from normquiz.content import Catalog, Topic, builtin_root, display_path
 from normquiz.errors import WorkspaceError
+from normquiz.text import points as points_label
 from normquiz.workspace import README_FILE, STATE_FILE, start
 
 WORKFLOW_PATH = ".github/workflows/classroom.yml"
@@ -131,7 +132,7 @@ def workflow_text(topic: Topic, *, install_spec: str | None = None, unsandboxed:
     for e in topic.exercises:
         n = points[e.id]
         lines += [
-            f"      - name: {_q(f'{e.id} ({n} point' + ('s' if n != 1 else '') + ')')}",
+            f"      - name: {_q(f'{e.id} ({points_label(n)})')}",
             f"        id: {e.id}",
             f"        uses: {COMMAND_GRADER}",
             "        with:",

@@ -31,7 +31,7 @@ from normquiz.content import (
 )
 from normquiz.errors import WorkspaceError
 from normquiz.questions import plain_math
-from normquiz.report import CheckResult, ExerciseResult, TopicResult
+from normquiz.report import CheckResult, ExerciseResult, Status, TopicResult
 from normquiz.sandbox import (
     DEFAULT_TIMEOUT,
     CallResult,
@@ -41,6 +41,7 @@ from normquiz.sandbox import (
     Sandbox,
     SandboxSettings,
 )
+from normquiz.text import next_steps
 from normquiz.workspace import Workspace
 
 GRADER_INI = Path(__file__).with_name("grader.ini")
@@ -372,7 +373,7 @@ def diagnose(topic: Topic, exercise: CodeExercise, submission: Submission,
 # ---------------------------------------------------------------- verdicts
 
 
-def _status(outcome: _Outcome) -> str:
+def _status(outcome: _Outcome) -> Status:
     if outcome.incomplete:
         return "error"
     failures = [f for f in outcome.failures if f is not None]
@@ -388,7 +389,7 @@ def _status(outcome: _Outcome) -> str:
     return "failed"
 
 
-def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outcome,
+def _feedback(exercise: CodeExercise, topic: Topic, status: Status, outcome: _Outcome,
               diagnosis: Diagnosis | None, timeout: float) -> str:
     module = topic.module
     if status == "unanswered":
@@ -426,7 +427,7 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: str, outcome: _Outco
             mistake = exercise.mistake(m)
             lines += ["", f"Diagnosis: {mistake.title} [{m}]"]
             lines += plain_math(mistake.feedback.strip()).splitlines()
-    lines += ["", f"Next: normquiz hint {exercise.id} · normquiz explain {exercise.id}"]
+    lines += ["", next_steps(exercise.id)]
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ from typing import Any
 import yaml
 
 from normquiz.errors import WorkspaceError
-from normquiz.report import SYMBOL
+from normquiz.report import STATUSES
 
 # A topic's answers.yaml is a few KiB (comments and prompts included); 1 MiB is
 # hundreds of times that, and far below what could hurt the grading process.
@@ -41,7 +41,6 @@ NOTEBOOK_CAP = 20 << 20
 # hint counts are small counters.
 SEED_MAX = 2**63 - 1
 COUNT_MAX = 2**31 - 1
-STATUSES = tuple(SYMBOL)  # passed, failed, error, timeout, unanswered
 
 
 def _size(n: int) -> str:

@@ -28,6 +28,7 @@ from typing import Any
 
 from normquiz.content import CodeExercise, NumericQuestion, Topic
 from normquiz.errors import WorkspaceError
+from normquiz.text import points
 
 EXERCISE, ANSWER, CHECK = "normquiz:exercise:", "normquiz:answer:", "normquiz:check:"
 SETUP = "normquiz:setup"  # the cell that installs normquiz where it is missing: never graded
@@ -99,7 +100,7 @@ def build_notebook(topic: Topic, seed: int) -> Any:
     cells.append(new_code_cell("\n".join(filter(None, [
         imports, "import normquiz", "", f'normquiz.setup("{topic.slug}", seed={seed})']))))
     for e in topic.exercises:
-        title = f"## `{e.id}`: {e.title} ({e.points:g} point{'s' if e.points != 1 else ''})"
+        title = f"## `{e.id}`: {e.title} ({points(e.points)})"
         if isinstance(e, CodeExercise):
             cells.append(new_markdown_cell(f"{title}\n\n`{e.signature}`\n\n{e.prompt.strip()}"))
             cells.append(new_markdown_cell(f"**Worked example.**\n\n{e.explanation.strip()}"))

@@ -11,6 +11,7 @@ from typing import Any
 
 from normquiz.content import ChoiceQuestion, NumericQuestion, Topic, load_generators
 from normquiz.report import CheckResult, ExerciseResult
+from normquiz.text import next_steps
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _SYMBOLS = {
@@ -350,7 +351,7 @@ def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -
     for m in result.mistakes:
         mistake = question.mistake(m)
         lines += ["", f"Diagnosis: {mistake.title} [{m}]", plain_math(mistake.feedback.strip())]
-    lines += ["", f"Next: normquiz hint {question.id} · normquiz explain {question.id}"]
+    lines += ["", next_steps(question.id)]
     result.feedback = "\n".join(lines)
     return result
 
@@ -373,6 +374,6 @@ def grade_choice(question: ChoiceQuestion, value: Any) -> ExerciseResult:
     if option.mistake:
         result.mistakes = [option.mistake]
         lines.insert(0, f"Misconception: {option.mistake}")
-    lines += ["", f"Next: normquiz hint {question.id} · normquiz explain {question.id}"]
+    lines += ["", next_steps(question.id)]
     result.feedback = "\n".join(lines)
     return result

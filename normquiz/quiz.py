@@ -25,6 +25,7 @@ from normquiz.questions import (
     prompt_for,
 )
 from normquiz.report import ExerciseResult
+from normquiz.text import points
 from normquiz.workspace import Workspace, read_answers_file, record_answer
 
 
@@ -74,7 +75,7 @@ def run_quiz(topic: Topic, workspace: Workspace, ask: Callable[[str], str],
     for n, q in enumerate(questions, 1):
         generated = generate(topic, q, workspace.seed) if isinstance(q, NumericQuestion) else None
         say(f"\nQuestion {n} of {len(questions)} · {q.id} · {q.title} "
-            f"({q.points:g} point{'s' if q.points != 1 else ''})\n")
+            f"({points(q.points)})\n")
         say(prompt_for(topic, q, workspace.seed, plain=True) + "\n")
         while True:
             try:

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
-SYMBOL = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "✗", "unanswered": "·"}
-COLOR = {"passed": "green", "failed": "red", "error": "red", "timeout": "red",
-         "unanswered": "yellow"}
+# An exercise's status: the one list, used by results, the JSON schema and the state file.
+Status = Literal["passed", "failed", "error", "timeout", "unanswered"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+SYMBOL: dict[Status, str] = {"passed": "✓", "failed": "✗", "error": "✗", "timeout": "✗",
+                             "unanswered": "·"}
+COLOR: dict[Status, str] = {"passed": "green", "failed": "red", "error": "red",
+                            "timeout": "red", "unanswered": "yellow"}
 
 
 @dataclass
@@ -31,7 +35,7 @@ class ExerciseResult:
     id: str
     kind: str
     title: str
-    status: str
+    status: Status
     score: float
     max_score: float
     mistakes: list[str] = field(default_factory=list)

@@ -38,6 +38,7 @@ from normquiz.learnerfiles import (
     read_text,
     state_problem,
 )
+from normquiz.text import points
 
 STATE_FILE = ".normquiz.json"
 ANSWERS_FILE = "answers.yaml"
@@ -195,7 +196,7 @@ def answers_template(topic: Topic, seed: int) -> str:
              "# answer, save, and run 'normquiz grade'. Numbers to 3 decimals or better.",
              f"# normquiz seed: {seed}", ""]
     for q in topic.questions:
-        lines.append(f"# --- {q.id}: {q.title} ({q.points:g} point{'s' if q.points != 1 else ''})")
+        lines.append(f"# --- {q.id}: {q.title} ({points(q.points)})")
         lines.append(_comment(prompt_for(topic, q, seed, plain=True)))
         lines.append(f"# Answer with {answer_help(q)}.")
         lines.append(f"{q.id}: null")
@@ -215,7 +216,7 @@ def readme_text(topic: Topic, seed: int) -> str:
               "- `normquiz hint ID` shows the next hint; `normquiz explain ID` the worked example.",
               "", "## Exercises", ""]
     for e in topic.exercises:
-        parts.append(f"### `{e.id}`: {e.title} ({e.points:g} point{'s' if e.points != 1 else ''})")
+        parts.append(f"### `{e.id}`: {e.title} ({points(e.points)})")
         parts.append("")
         if isinstance(e, CodeExercise):
             parts += [f"In `{topic.module}`: `{e.signature}`", "", e.prompt.strip()]
