@@ -367,7 +367,10 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
 @click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path))
 @click.option("--seeds", default=50, show_default=True,
               help="How many seeds each numeric question is generated with.")
-def check_cmd(directory: Path | None, seeds: int) -> None:
+@click.option("--grader-seed", "grader_seeds", multiple=True,
+              type=click.IntRange(0, 2**32 - 1), metavar="N",
+              help="Grade the code under this grader seed (repeatable; default: 3 fresh ones).")
+def check_cmd(directory: Path | None, seeds: int, grader_seeds: tuple[int, ...]) -> None:
     """Validate content: the shipped topics, or those of an instructor's DIRECTORY.
 
     Checks every manifest against the schema, that referenced files exist,
@@ -384,7 +387,7 @@ def check_cmd(directory: Path | None, seeds: int) -> None:
     """
     from normquiz.selfcheck import check_content
 
-    reports = check_content(directory, seeds)
+    reports = check_content(directory, seeds, grader_seeds or None)
     for r in reports:
         ok = not r.problems
         echo(style("✓" if ok else "✗", fg="green" if ok else "red", bold=True) + " "

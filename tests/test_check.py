@@ -38,7 +38,8 @@ def test_toy_course_checks_out(course):
 def test_shipped_content_checks_out():
     from click.testing import CliRunner
 
-    result = CliRunner().invoke(cli, ["check", "--seeds", "20"])
+    # One fixed grader seed: tests/test_grader_seeds.py grades every mistake under five.
+    result = CliRunner().invoke(cli, ["check", "--seeds", "20", "--grader-seed", "7654321"])
     assert result.exit_code == 0, result.output
     assert "check out" in result.output
 
