@@ -108,14 +108,10 @@ def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
                if topic.questions and workspace.answers_path.is_file() else {})
     module = workspace.module_path(topic) if topic.module else None
     if topic.code_exercises and (module is None or not module.is_file()):
-        # Graded as the blank stub: every code exercise comes out unanswered.
-        result = grade_topic(topic, topic.stub_path, answers, workspace.seed, timeout=timeout,
-                             settings=settings, grader_seed=grader_seed)
-        for e in result.exercises:
-            if e.kind == "code":
-                e.feedback = f"No {topic.module} in {display_path(folder)}: nothing to grade."
-        result.graded_file = None
-        return result
+        return grade_topic(topic, None, answers, workspace.seed, timeout=timeout,
+                           settings=settings, grader_seed=grader_seed, not_run=(
+                               "unanswered",
+                               f"No {topic.module} in {display_path(folder)}: nothing to grade."))
     return grade_topic(topic, module, answers, workspace.seed, timeout=timeout,
                        settings=settings, grader_seed=grader_seed)
 

@@ -525,11 +525,12 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
                 sandbox: Sandbox | None = None,
                 settings: SandboxSettings | None = None,
                 grader_seed: int | None = None,
-                uncompilable: str | None = None) -> TopicResult:
+                not_run: tuple[Status, str] | None = None) -> TopicResult:
     """Grade a module file and answers for `topic`; `only` restricts to one exercise id.
 
-    `uncompilable`, when given, is why the module cannot be compiled: every code
-    exercise is then an error with that message, and the questions are still graded.
+    `not_run`, when given, is (status, why) for code that cannot be run (a module that
+    does not compile: an error; no module at all: unanswered). Every code exercise gets
+    that status and message, nothing runs, and the questions are still graded.
 
     `sandbox`, when given, is a worker already started on `module_path`; else
     one is made with `settings`. The result carries the worker's isolation report,
@@ -542,11 +543,12 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
     code = [e for e in selected if isinstance(e, CodeExercise)]
     results: dict[str, ExerciseResult] = {}
     isolation = None
-    if code and uncompilable is not None:
+    if code and not_run is not None:
+        status, why = not_run
         for e in code:
-            results[e.id] = ExerciseResult(e.id, "code", e.title, "error", 0.0, e.points,
-                                           feedback=uncompilable)
-        code = []  # nothing ran: no grader seed, no sandbox report
+            results[e.id] = ExerciseResult(e.id, "code", e.title, status, 0.0, e.points,
+                                           feedback=why)
+        code = []  # nothing ran: no grader seed, no sandbox report, no graded file
     if code:
         assert module_path is not None
         if grader_seed is None:
@@ -615,7 +617,8 @@ def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = N
     try:
         answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
         result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox,
-                             settings, grader_seed=grader_seed, uncompilable=uncompilable)
+                             settings, grader_seed=grader_seed,
+                             not_run=None if uncompilable is None else ("error", uncompilable))
     finally:
         if sandbox is not None:
             sandbox.stop()

@@ -258,3 +258,20 @@ def test_forked_workers_do_not_share_random_state(tmp_path):
     finally:
         server.stop()
     assert draws[0] != draws[1]
+
+
+def test_a_folder_without_the_module_has_its_code_unanswered_and_answers_graded(tmp_path):
+    catalog = Catalog([COURSE])
+    topic = catalog.topic("toy")
+    (tmp_path / "only-answers").mkdir()
+    (tmp_path / "only-answers" / "answers.yaml").write_text(
+        yaml.safe_dump(learners.correct_answers(topic, 0)))
+    result = batch.grade_batch(tmp_path, "toy", content=[COURSE], jobs=1)
+    [row] = result.learners
+    exercises = {e.id: e for e in row.result.exercises}
+    for e in topic.code_exercises:
+        assert exercises[e.id].status == "unanswered" and exercises[e.id].score == 0
+        assert "No toy.py in" in exercises[e.id].feedback and "nothing to grade" in \
+            exercises[e.id].feedback
+    assert all(exercises[q.id].status == "passed" for q in topic.questions)
+    assert row.result.graded_file is None and row.result.grader_seed is None
