@@ -398,3 +398,17 @@ def test_every_topics_notebook_as_shipped_runs_alone_with_useful_feedback(tmp_pa
     for exercise_id, text in outputs.items():
         assert "Traceback" not in text and "Error" not in text, (exercise_id, text)
         assert "not answered yet" in text.lower() or "not implemented yet" in text.lower(), text
+
+
+def test_every_topics_notebook_filled_in_passes_alone_in_the_kernel_and_in_grade(tmp_path):
+    topics = [CATALOG.topic(slug) for slug in CATALOG.slugs]
+    filled = [fill(build_notebook(topic, SEED), topic) for topic in topics]
+    combined = nbformat.v4.new_notebook(cells=[c for nb in filled for c in nb.cells])
+    outputs = _execute(combined, tmp_path)  # one kernel, no workspace
+    for topic, notebook in zip(topics, filled):
+        for e in topic.exercises:
+            assert f"✓ {e.id}" in outputs[e.id], outputs[e.id]
+        path = tmp_path / f"{topic.slug}.ipynb"
+        nbformat.write(notebook, str(path))
+        result = grade_notebook(path, topic, SEED)
+        assert result.passed, [(e.id, e.status, e.feedback) for e in result.exercises]
