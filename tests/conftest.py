@@ -7,13 +7,23 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from helpers import COURSE
+from helpers import COURSE, UNDER_CI
 
 from normquiz.cli import cli
 from normquiz.content import Catalog
 
 # The toy course's graders are content, collected only by normquiz itself.
 collect_ignore = ["fixtures"]
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
+    """Under CI no test may skip: a skip there means CI did not test something."""
+    outcome = yield
+    report = outcome.get_result()
+    if UNDER_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
 
 
 @pytest.fixture(autouse=True)

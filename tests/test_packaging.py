@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
+from helpers import needs
 
 import normquiz
 from normquiz.content import CONTENT_FOLDERS, default_catalog
@@ -16,12 +15,11 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def test_ci_tests_the_installed_wheel():
-    # Under CI the package must come from site-packages (a non-editable install),
-    # so that a file missing from the wheel fails the tests. Elsewhere (an editable
-    # install while developing) this says it was skipped instead of passing silently.
-    if os.environ.get("CI") != "true":
-        pytest.skip("only under CI, which installs the wheel (CI=true)")
+    # The package must come from site-packages (a non-editable install), so that a
+    # file missing from the wheel fails the tests. .ci/run installs it so; a developer's
+    # editable install is told this test was skipped, and CI fails without it.
     package = Path(normquiz.__file__).resolve().parent
+    needs(REPO not in package.parents, "a non-editable install of normquiz (as .ci/run makes)")
     assert REPO not in package.parents, package
     for folder in CONTENT_FOLDERS:
         assert (package / "content" / folder).is_dir(), folder
