@@ -165,7 +165,7 @@ def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
         try:
             return Workspace.find(path.resolve().parent), None, path
         except WorkspaceError:
-            from normquiz.notebook import notebook_identity
+            from normquiz.workspace import notebook_identity
 
             identity = notebook_identity(path) if path.suffix == ".ipynb" else None
             if identity is None:

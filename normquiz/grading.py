@@ -475,7 +475,6 @@ def new_sandbox(topic: Topic, module_path: Path,
 def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *,
                timeout: float = DEFAULT_TIMEOUT, sandbox: Sandbox | None = None,
                reference: Any = None,
-               settings: SandboxSettings | None = None,
                grader_seed: int | None = None) -> list[ExerciseResult]:
     """Grade the code exercises of `topic` against the learner's module file.
 
@@ -486,7 +485,7 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
     own_sandbox = sandbox is None
     if own_sandbox:
         syntax_check(module_path)  # else the caller did, before starting the sandbox
-    sandbox = sandbox or new_sandbox(topic, module_path, settings)
+    sandbox = sandbox or new_sandbox(topic, module_path)
     sandbox.start()  # the worker imports numpy while this process imports pytest
     try:
         reference = reference or load_reference(topic)

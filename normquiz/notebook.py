@@ -18,7 +18,6 @@ in which its cells were run:
 from __future__ import annotations
 
 import ast
-import json
 import re
 import tempfile
 from collections.abc import Collection
@@ -124,13 +123,10 @@ def notebook_untouched(path: Path, topic: Topic) -> bool:
     """Whether the notebook's exercise and answer cells are as `start` wrote them."""
     import nbformat
 
-    from normquiz.learnerfiles import NOTEBOOK_CAP
+    from normquiz.learnerfiles import NOTEBOOK_CAP, read_bytes
 
     try:
-        with open(path, "rb") as f:
-            raw = f.read(NOTEBOOK_CAP + 1)
-        if len(raw) > NOTEBOOK_CAP:
-            return False
+        raw = read_bytes(path, NOTEBOOK_CAP, path.name, "")
         notebook = nbformat.reads(raw.decode("utf-8"), as_version=4)
     except Exception:  # noqa: BLE001 - unreadable: grading it reports why; not untouched
         return False
@@ -587,28 +583,13 @@ def setup(topic: str, seed: int) -> None:
     """Declare this notebook's topic and seed (its second cell does), so that check()
     works where no workspace is, as in Colab or a notebook downloaded on its own."""
     from normquiz.content import default_catalog
+    from normquiz.learnerfiles import SEED_MAX
 
     global _declared
     default_catalog().topic(topic)  # an unknown topic is said now, not at the first check
-    if type(seed) is not int or not 0 <= seed < 2**63:
+    if type(seed) is not int or not 0 <= seed <= SEED_MAX:
         raise WorkspaceError(f"setup(): the seed must be a whole number from 0, not {seed!r}.")
     _declared = (topic, seed)
-
-
-def notebook_identity(path: Path) -> tuple[str, int] | None:
-    """(topic, seed) from a notebook's metadata, or None when it holds none (or is unreadable)."""
-    from normquiz.learnerfiles import NOTEBOOK_CAP
-
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(NOTEBOOK_CAP + 1)
-        meta = json.loads(raw.decode("utf-8"))["metadata"]["normquiz"]
-        topic, seed = meta["topic"], meta["seed"]
-    except (OSError, ValueError, KeyError, TypeError, RecursionError):
-        return None
-    if isinstance(topic, str) and type(seed) is int and 0 <= seed < 2**63:
-        return topic, seed
-    return None
 
 
 def check(exercise_id: str | None = None, namespace: dict[str, Any] | None = None,

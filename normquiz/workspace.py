@@ -280,21 +280,29 @@ def _same_bytes(path: Path, other: Path) -> bool:
         return False
 
 
+def notebook_identity(path: Path) -> tuple[str, int] | None:
+    """(topic, seed) that a notebook made by normquiz records in its metadata; None when
+    it records none or cannot be read (grading it says why)."""
+    try:
+        meta = json.loads(read_bytes(path, NOTEBOOK_CAP, path.name, "").decode("utf-8"))
+        topic, seed = meta["metadata"]["normquiz"]["topic"], meta["metadata"]["normquiz"]["seed"]
+    except (WorkspaceError, ValueError, KeyError, TypeError, RecursionError):
+        return None
+    if isinstance(topic, str) and _SLUG.fullmatch(topic) and type(seed) is int \
+            and 0 <= seed <= SEED_MAX:
+        return topic, seed
+    return None
+
+
 def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
     """The seed a workspace's files recorded, when its state file is gone.
 
     Files that cannot be read (too big, not UTF-8, not JSON) record nothing
     here: each is reported when it is graded.
     """
-    if notebook is not None and notebook.is_file():
-        try:
-            meta = json.loads(read_bytes(notebook, NOTEBOOK_CAP, notebook.name, "")
-                              .decode("utf-8")).get("metadata", {})
-            seed = meta.get("normquiz", {}).get("seed")
-            if type(seed) is int and 0 <= seed <= SEED_MAX:
-                return seed
-        except (WorkspaceError, ValueError, AttributeError, RecursionError):
-            pass  # an unreadable notebook is reported when it is graded
+    identity = notebook_identity(notebook) if notebook is not None else None
+    if identity is not None:
+        return identity[1]
     answers = folder / ANSWERS_FILE
     if answers.is_file():
         try:

@@ -120,39 +120,25 @@ class CallResult:
     output: str = ""
 
 
-def _read_regular(path: Path) -> bytes:
-    """At most MAX_SOURCE + 1 bytes of a regular file; OSError for anything else (a FIFO
-    would block the grading process)."""
-    import stat
-
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(0, "not a regular file")
-        return os.read(fd, MAX_SOURCE + 1)
-    finally:
-        os.close(fd)
-
-
 def _learner_files(module: Path) -> dict[str, bytes]:
     """The module's source and the .py files beside it: regular files only, never links."""
-    try:
-        files = {module.stem + ".py": _read_regular(module)}
-    except OSError as e:
-        raise NormquizError(f"{module} cannot be read: {e.strerror}.") from None
+    from normquiz.learnerfiles import read_bytes  # the grading process's side only
+
+    def read(path: Path) -> bytes:
+        return read_bytes(path, MAX_SOURCE, path.name, "That is not a module to grade.")
+
+    files = {module.stem + ".py": read(module)}
     try:
         siblings = sorted(module.parent.glob("*.py"))[:MAX_SIBLINGS + 1]
     except OSError:
         siblings = []
     for path in siblings:
-        if path.name in files or not path.stem.isidentifier():
+        if path.name in files or not path.stem.isidentifier() or path.is_symlink():
             continue
         try:
-            if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_SOURCE:
-                continue
-            files[path.name] = _read_regular(path)
-        except OSError:
-            continue
+            files[path.name] = read(path)
+        except NormquizError:
+            continue  # a helper that is not a readable, regular, small file: left out
     return files
 
 
@@ -400,13 +386,11 @@ def missing_layers_message(missing: list[str], report: dict[str, Any] | None) ->
             f"each layer; to grade anyway, pass --unsandboxed or set {UNSANDBOXED_ENV}=1.")
 
 
-def probe_isolation(settings: SandboxSettings | None = None) -> dict[str, Any] | None:
+def probe_isolation() -> dict[str, Any] | None:
     """Start a worker on an empty module and return the isolation layers it applied."""
     with tempfile.TemporaryDirectory(prefix="normquiz-probe-") as folder:
         module = Path(folder, "probe.py")
         module.write_text("def probe():\n    return 1\n")
-        settings = settings or SandboxSettings()
-        with Sandbox(module, SandboxSettings(hidden=settings.hidden, spawn=settings.spawn,
-                                             memory_mb=settings.memory_mb)) as box:
+        with Sandbox(module) as box:
             box.call("probe", [], {}, timeout=30)
             return box.isolation
