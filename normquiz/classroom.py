@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from normquiz import __version__
-from normquiz.content import Catalog, Topic, builtin_root, display_path
+from normquiz.content import Catalog, Topic, display_path
 from normquiz.errors import WorkspaceError
 from normquiz.text import points as points_label
 from normquiz.workspace import README_FILE, STATE_FILE, start
@@ -169,13 +169,6 @@ def students_section(topic: Topic, *, install_spec: str | None = None) -> str:
     ])
 
 
-def _shipped(catalog: Catalog, topic: Topic) -> bool:
-    try:
-        return catalog.root_of(topic.slug).resolve() == builtin_root().resolve()
-    except (KeyError, OSError):
-        return False
-
-
 def export_github_classroom(catalog: Catalog, slug: str, directory: Path, *, seed: int = 0,
                             force: bool = False, install_spec: str | None = None,
                             unsandboxed: bool = False,
@@ -183,7 +176,7 @@ def export_github_classroom(catalog: Catalog, slug: str, directory: Path, *, see
     """Write the template repository for `slug` into `directory`; never overwrite a file."""
     topic = catalog.topic(slug)
     directory = Path(directory)
-    if not _shipped(catalog, topic):
+    if not topic.shipped:
         raise WorkspaceError(
             f"Topic '{slug}' is not shipped with normquiz, and the workflow grades with the "
             "normquiz it installs, which knows only the shipped topics. Putting the topic's "

@@ -688,7 +688,7 @@ def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: in
     if python_version is not None and not bundle_deps:
         raise click.UsageError("--python-version goes with --bundle-deps.")
     names = export_gradescope(catalog.topic(topic), output, seed=seed,
-                              timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel, catalog=catalog,
+                              timeout=timeout or DEFAULT_TIMEOUT, wheel=wheel,
                               unsandboxed=unsandboxed, visibility=visibility,
                               stdout_visibility=stdout_visibility, bundle_deps=bundle_deps,
                               python_version=python_version)

@@ -352,6 +352,11 @@ class Topic:
         return self.manifest.module
 
     @property
+    def shipped(self) -> bool:
+        """Whether the topic comes with normquiz (not from an instructor's content folder)."""
+        return self.root.resolve() == builtin_root().resolve()
+
+    @property
     def code_exercises(self) -> list[CodeExercise]:
         return [e for e in self.exercises if isinstance(e, CodeExercise)]
 

@@ -61,9 +61,7 @@ from normquiz import gradescope_autograder
 from normquiz.content import (
     CONTENT_FOLDERS,
     PACKAGE_DIR,
-    Catalog,
     Topic,
-    builtin_root,
     display_path,
 )
 from normquiz.errors import NormquizError
@@ -319,7 +317,7 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes | str, executable: bool = Fa
 
 def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
                       timeout: float = DEFAULT_TIMEOUT, wheel: Path | None = None,
-                      catalog: Catalog | None = None, unsandboxed: bool = False,
+                      unsandboxed: bool = False,
                       visibility: str = "visible", stdout_visibility: str = "hidden",
                       bundle_deps: bool = False,
                       python_version: str | None = None) -> list[str]:
@@ -334,10 +332,7 @@ def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
     """
     with tempfile.TemporaryDirectory(prefix="normquiz-export-") as tmp:
         wheel_path = Path(wheel) if wheel else build_wheel(Path(tmp))
-        extra_root = None
-        if catalog is not None and catalog.root_of(topic.slug).resolve() != \
-                builtin_root().resolve():
-            extra_root = catalog.root_of(topic.slug)
+        extra_root = None if topic.shipped else topic.root
         settings = autograder_settings(
             topic, seed=seed, timeout=timeout, unsandboxed=unsandboxed, visibility=visibility,
             stdout_visibility=stdout_visibility,
