@@ -12,14 +12,14 @@ __version__ = "0.1.0"
 __all__ = ["__version__", "check", "setup"]
 
 
-def check(exercise_id: str | None = None):  # noqa: ANN201 - the type lives in normquiz.notebook
+def check(exercise_id: str | None = None):  # noqa: ANN201 - the type lives in normquiz.kernel
     """Grade an exercise (or all) as currently defined in this Jupyter kernel.
 
     In a notebook made by `normquiz start TOPIC --notebook`, run
     `normquiz.check("layernorm_forward")` after defining the function. The
     functions run in a separate process, as with `normquiz grade`.
     """
-    from normquiz.notebook import check as check_kernel
+    from normquiz.kernel import check as check_kernel
 
     return check_kernel(exercise_id)
 
@@ -30,6 +30,6 @@ def setup(topic: str, seed: int) -> None:
     A notebook made by `normquiz start TOPIC --notebook` calls this in its
     second cell; that is what lets it be checked on its own (Colab, a download).
     """
-    from normquiz.notebook import setup as declare
+    from normquiz.kernel import setup as declare
 
     declare(topic, seed)

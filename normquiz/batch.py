@@ -44,14 +44,6 @@ from normquiz.errors import NormquizError, WorkspaceError
 from normquiz.report import TopicResult
 from normquiz.roster import BatchResult, LearnerResult
 from normquiz.sandbox import DEFAULT_TIMEOUT, SandboxSettings
-from normquiz.workspace import (
-    ANSWERS_FILE,
-    STATE_FILE,
-    Workspace,
-    latest_work,
-    notebook_name,
-    recorded_seed,
-)
 
 
 def default_jobs() -> int:
@@ -84,54 +76,16 @@ def grade_learner(folder: Path, topic: Topic, *, seed: int = 0,
                   timeout: float = DEFAULT_TIMEOUT,
                   settings: SandboxSettings | None = None,
                   grader_seed: int | None = None) -> TopicResult:
-    """Grade one learner's folder without changing it; NormquizError if its files are broken.
+    """Grade one learner's folder without changing it; NormquizError if it cannot be.
 
-    `grader_seed` seeds the code checks' random inputs; None draws a fresh one.
+    A broken file costs what it holds (see normquiz.submission). `grader_seed` seeds
+    the code checks' random inputs; None draws a fresh one.
     """
-    from normquiz.grading import grade_topic
-    from normquiz.notebook import grade_notebook
+    from normquiz.submission import find_in_folder, grade
 
-    refuse_links(folder, topic)
-    notebook = latest_work(folder, topic)
-    if (folder / STATE_FILE).exists():
-        workspace = Workspace.load(folder)
-        if workspace.topic != topic.slug:
-            raise WorkspaceError(f"{display_path(folder)} is a workspace for "
-                                 f"'{workspace.topic}', not '{topic.slug}'.")
-    else:
-        found = recorded_seed(folder, topic, notebook)
-        workspace = Workspace(folder, topic.slug, seed if found is None else found)
-    if notebook is not None:
-        return grade_notebook(notebook, topic, workspace.seed, None, timeout, settings=settings,
-                              grader_seed=grader_seed)
-    answers = (workspace.read_answers(topic)
-               if topic.questions and workspace.answers_path.is_file() else {})
-    module = workspace.module_path(topic) if topic.module else None
-    if topic.code_exercises and (module is None or not module.is_file()):
-        return grade_topic(topic, None, answers, workspace.seed, timeout=timeout,
-                           settings=settings, grader_seed=grader_seed, not_run=(
-                               "unanswered",
-                               f"No {topic.module} in {display_path(folder)}: nothing to grade."))
-    return grade_topic(topic, module, answers, workspace.seed, timeout=timeout,
-                       settings=settings, grader_seed=grader_seed)
-
-
-def refuse_links(folder: Path, topic: Topic) -> None:
-    """A learner folder, or a file normquiz would read in it, must not be a symbolic link
-    (nor a FIFO or a device)."""
-    if folder.is_symlink():
-        raise WorkspaceError(f"{folder.name} is a symbolic link (to {os.readlink(folder)}): "
-                             "links are not followed. Copy the learner's folder itself here.")
-    names = [STATE_FILE, ANSWERS_FILE, notebook_name(topic), *([topic.module] if topic.module
-                                                              else [])]
-    for name in names:
-        path = folder / name
-        if path.is_symlink():
-            raise WorkspaceError(f"{folder.name}/{name} is a symbolic link (to "
-                                 f"{os.readlink(path)}): links are not followed. "
-                                 "Copy the learner's file itself here.")
-        if path.exists() and not path.is_file():  # a FIFO would block whoever reads it
-            raise WorkspaceError(f"{folder.name}/{name} is not a regular file: not graded.")
+    work = find_in_folder(folder, None, topic=topic, seed=seed, record=False)
+    return grade(work, strict=False, timeout=timeout, settings=settings,
+                 grader_seed=grader_seed)
 
 
 # ---------------------------------------------------------------- the pool

@@ -152,34 +152,27 @@ def start(ctx: click.Context, topic: str, directory: Path | None, force: bool,
     echo(f"Next: cd {where} && normquiz grade")
 
 
-def _resolve_target(target: str | None) -> tuple[Any, str | None, Path | None]:
-    """(workspace, exercise id, file to grade or None) from grade's ID|PATH argument."""
+def _find_work(ctx: click.Context, target: str | None, topic: str | None,
+               seed: int) -> tuple[Any, str | None]:
+    """(the work to grade, exercise id or None) from grade's ID|PATH argument."""
     from normquiz.errors import WorkspaceError
+    from normquiz.submission import find_file, find_in_folder
     from normquiz.workspace import Workspace
 
+    catalog = _catalog(ctx)
     if target and (target.endswith((".py", ".ipynb")) or os.sep in target
-                   or Path(target).is_file()):
+                   or target in (".", "..") or Path(target).is_file() or Path(target).is_dir()):
         path = Path(target)
+        if path.is_dir():
+            return find_in_folder(path, catalog, topic=topic, seed=seed), None
         if not path.is_file():
-            raise click.UsageError(f"{target} is not a file.")
-        try:
-            return Workspace.find(path.resolve().parent), None, path
-        except WorkspaceError:
-            from normquiz.workspace import notebook_identity
-
-            identity = notebook_identity(path) if path.suffix == ".ipynb" else None
-            if identity is None:
-                raise
-            # A notebook on its own: graded from the topic and seed it carries.
-            return Workspace(path.resolve().parent, *identity, keeps_state=False), None, path
-    return Workspace.find(), target, None
-
-
-def _latest_work(workspace: Any, topic: Any) -> tuple[Path | None, str]:
-    """The learner's .py or .ipynb, by the rule of workspace.work_choice, and why."""
-    from normquiz.workspace import work_choice
-
-    return work_choice(workspace.path, topic)
+            raise click.UsageError(f"{target} is not a file or a folder.")
+        return find_file(path, catalog, topic=topic, seed=seed), None
+    try:
+        folder = Workspace.find().path
+    except WorkspaceError:
+        folder = Path.cwd()  # the learner's files, without a state file
+    return find_in_folder(folder, catalog, topic=topic, seed=seed), target
 
 
 # normquiz.formats.FORMATS, spelled out so that `normquiz --help` imports nothing more.
@@ -202,12 +195,20 @@ GRADE_FORMATS = ("text", "json", "gradescope", "junit")
               help="Refuse to grade (exit 2) unless every isolation layer is in force "
                    "(see 'normquiz doctor'); NORMQUIZ_UNSANDBOXED=1 overrides. For graders "
                    "whose results others rely on, such as an autograder.")
+@click.option("--topic", "topic_slug", default=None, metavar="TOPIC",
+              help="The topic of files that are not in a workspace (a learner's folder, a "
+                   "submission); a notebook names its own.")
+@click.option("--seed", type=click.IntRange(0, 2**63 - 1), default=0, show_default=True,
+              help="The numeric questions' seed for files that record none.")
 @click.pass_context
 def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
-          timeout: float | None, grader_seed: int | None, require_isolation: bool) -> None:
-    """Grade this workspace, one exercise (ID) or a module file (PATH).
+          timeout: float | None, grader_seed: int | None, require_isolation: bool,
+          topic_slug: str | None, seed: int) -> None:
+    """Grade this workspace, one exercise (ID), a file or a learner's folder (PATH).
 
     Exits 0 when everything passed, 1 when anything did not, 2 on a usage error.
+    With both a module and a notebook, the one you worked on last is graded (a file
+    still as 'normquiz start' wrote it never is); name a file to grade that one.
 
     Example:
 
@@ -217,12 +218,13 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
         normquiz grade --json > result.json
         normquiz grade --format junit > normquiz.xml
         normquiz grade layernorm.ipynb
+        normquiz grade submissions/ada --topic layernorm
     """
     import time
 
-    from normquiz.grading import grade_workspace
     from normquiz.report import render_text
     from normquiz.sandbox import DEFAULT_TIMEOUT, SandboxSettings, unsandboxed_allowed
+    from normquiz.submission import grade as grade_work
 
     if as_json and fmt not in ("text", "json"):
         raise click.UsageError(f"--json and --format {fmt} ask for two formats; use one.")
@@ -236,31 +238,18 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
         from normquiz.sandbox import codec  # noqa: F401
     settings = SandboxSettings(require_isolation=require_isolation and not unsandboxed_allowed())
     started = time.perf_counter()
-    workspace, only, path = _resolve_target(target)
-    catalog = _catalog(ctx)
-    topic = catalog.topic(workspace.topic)
-    note = ""
-    if path is None:
-        path, note = _latest_work(workspace, topic)
-    if path is not None and path.suffix == ".ipynb":
-        from normquiz.notebook import grade_notebook
-
-        if only is not None:
-            topic.exercise(only)
-        result = grade_notebook(path, topic, workspace.seed, only, timeout or DEFAULT_TIMEOUT,
-                                grader_seed=grader_seed, settings=settings)
-        workspace.record(result.exercises)
-    else:
-        # A report for a machine must exist even when the module does not compile.
-        result = grade_workspace(workspace, catalog, only=only, module_path=path,
-                                 timeout=timeout or DEFAULT_TIMEOUT, grader_seed=grader_seed,
-                                 settings=settings, report_uncompilable=fmt != "text")
+    work, only = _find_work(ctx, target, topic_slug, seed)
+    # A person fixes a broken file and grades again; a report for a machine must exist
+    # even then, with what could be graded.
+    result = grade_work(work, only=only, strict=fmt == "text", timeout=timeout or DEFAULT_TIMEOUT,
+                        settings=settings, grader_seed=grader_seed)
     _isolation_notice(result.sandbox)
     if fmt != "text":
         click.echo(render(result, fmt, time.perf_counter() - started))
     else:
-        graded = " and ".join(result.graded_files)
-        echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {graded}{note}")
+        graded = " and ".join(result.graded_files) or "nothing"
+        why = f" ({work.why})" if work.why else ""
+        echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {graded}{why}")
         echo()
         echo(render_text(result, style if _color() is not False else _plain))
     ctx.exit(0 if result.passed else EXIT_FAILED)
@@ -649,9 +638,11 @@ def export() -> None:
 @click.option("--unsandboxed", is_flag=True,
               help="Grade even when an isolation layer is missing on Gradescope's machine "
                    "(by default such a submission gets score 0 and the reason).")
-@click.option("--visibility", default="visible", show_default=True,
+@click.option("--visibility", default=None,
               type=click.Choice(["visible", "hidden", "after_due_date", "after_published"]),
-              help="When learners see the score and each test (Gradescope's values).")
+              help="When learners see the score and every test (Gradescope's values). "
+                   "Default: the topic's gradescope_visibility and each exercise's own "
+                   "(visible unless the content says otherwise).")
 @click.option("--stdout-visibility", default="hidden", show_default=True,
               type=click.Choice(["visible", "hidden", "after_due_date", "after_published"]),
               help="When learners see the autograder's own output (the instructor's log).")
@@ -664,7 +655,7 @@ def export() -> None:
 @click.pass_context
 def export_gradescope_cmd(ctx: click.Context, topic: str, output: Path, seed: int,
                           timeout: float | None, wheel: Path | None, unsandboxed: bool,
-                          visibility: str, stdout_visibility: str, bundle_deps: bool,
+                          visibility: str | None, stdout_visibility: str, bundle_deps: bool,
                           python_version: str | None) -> None:
     """Build a Gradescope autograder zip for TOPIC.
 

@@ -44,6 +44,10 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# When Gradescope shows learners a test (its own values).
+Visibility = Literal["visible", "hidden", "after_due_date", "after_published"]
+
+
 class TopicManifest(_Model):
     """exercises/<topic>/topic.yaml"""
 
@@ -51,6 +55,9 @@ class TopicManifest(_Model):
     summary: Text
     module: Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.py$")] | None = None
     exercises: list[Slug] = Field(min_length=1)
+    # Of the score and each test in a Gradescope autograder, unless an exercise says
+    # otherwise or `export gradescope --visibility` overrides it.
+    gradescope_visibility: Visibility = "visible"
 
     @model_validator(mode="after")
     def _unique(self) -> TopicManifest:
@@ -79,6 +86,8 @@ class _Exercise(_Model):
     # A function in quizzes/<topic>/generators.py, called with the exercise id,
     # whose text `normquiz explain` shows after the explanation (computed live).
     demonstration: Slug | None = None
+    # This exercise's test in a Gradescope autograder (default: the topic's).
+    gradescope_visibility: Visibility | None = None
 
     @property
     def is_question(self) -> bool:

@@ -203,9 +203,16 @@ def autograder_script() -> str:
 
 
 def autograder_settings(topic: Topic, *, seed: int, timeout: float, unsandboxed: bool,
-                        visibility: str, stdout_visibility: str,
+                        visibility: str | None, stdout_visibility: str,
                         content_home: str | None) -> str:
-    """The JSON that run_autograder reads its settings from."""
+    """The JSON that run_autograder reads its settings from.
+
+    `visibility` None: the topic's default for the score and each test, and each
+    exercise's own where it has one; given, it holds for the score and every test.
+    """
+    tests = {} if visibility is not None else {
+        e.id: e.gradescope_visibility for e in topic.exercises if e.gradescope_visibility}
+    visibility = visibility or topic.manifest.gradescope_visibility
     for value in (visibility, stdout_visibility):
         if value not in VISIBILITIES:
             raise ExportError(f"unknown visibility {value!r}: choose one of "
@@ -218,7 +225,8 @@ def autograder_settings(topic: Topic, *, seed: int, timeout: float, unsandboxed:
         "seed": seed,                     # numeric questions' seed when the submission has none
         "timeout": float(timeout),        # seconds each code exercise may run
         "unsandboxed": bool(unsandboxed),  # True: grade without every isolation layer
-        "visibility": visibility,         # of the score and of each test
+        "visibility": visibility,         # of the score and of each test not below
+        "test_visibility": tests,         # exercise id: its test's own visibility
         "stdout_visibility": stdout_visibility,  # of run_autograder's output (the log)
         "content_home": content_home,     # where setup.sh moved the bundled topic, or None
     }
@@ -318,15 +326,16 @@ def _add(z: zipfile.ZipFile, name: str, data: bytes | str, executable: bool = Fa
 def export_gradescope(topic: Topic, output: Path, *, seed: int = 0,
                       timeout: float = DEFAULT_TIMEOUT, wheel: Path | None = None,
                       unsandboxed: bool = False,
-                      visibility: str = "visible", stdout_visibility: str = "hidden",
+                      visibility: str | None = None, stdout_visibility: str = "hidden",
                       bundle_deps: bool = False,
                       python_version: str | None = None) -> list[str]:
     """Write the autograder zip for `topic` to `output`; return the names it holds.
 
     `unsandboxed` makes run_autograder grade even when an isolation layer is
     missing (without it, such a grading is refused with score 0 and the reason).
-    `visibility` is Gradescope's for the score and each test, `stdout_visibility`
-    for run_autograder's output. `bundle_deps` puts the dependencies' wheels for
+    `visibility` is Gradescope's for the score and each test (None: the topic's and
+    its exercises' own, from the content), `stdout_visibility` for run_autograder's
+    output. `bundle_deps` puts the dependencies' wheels for
     x86_64 Linux and Python `python_version` (default: the running one) into the
     zip, and setup.sh installs from them alone, without an index.
     """

@@ -43,7 +43,7 @@ def summary_line(result: TopicResult) -> str:
 
 
 def _summary(result: TopicResult) -> str:
-    lines = [summary_line(result)]
+    lines = [summary_line(result), *(f"Note: {note}" for note in result.notes)]
     if result.graded_files:
         lines.append(f"Graded: {' and '.join(result.graded_files)}.")
     open_ = [f"{e.id} ({e.status}{', ' + ', '.join(e.mistakes) if e.mistakes else ''})"

@@ -16,11 +16,10 @@ Only the submission's regular files and folders are graded: a symbolic link
 (to the installed reference solution, say) is neither followed nor copied, nor
 is a fifo, socket or device; the output names each one skipped.
 
-A module or notebook under another name (`layernorm (1).py`, a browser's name
-for a second download, or `Layernorm.py`, or the only .py file submitted) is
-graded as the module (or notebook) when it is the only candidate; the output
-says which file was graded as what, or, when several could be, names them
-and says none was.
+What is graded in the submission (the module or the notebook, under another
+name such as `layernorm (1).py` too, and the seed) is decided by `normquiz
+grade` itself, by the one rule of normquiz.submission; its output says which
+file was graded as what.
 
 Grading refuses, with score 0 and the reason, unless every isolation layer is
 in force around learner code (see `normquiz doctor`), except in a bundle
@@ -32,7 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -47,8 +45,6 @@ SETTINGS_NAME = "normquiz-autograder.json"
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 # Where setup.sh moves an instructor's topic, under the autograder root.
 CONTENT_HOME = "normquiz-content"
-# A browser's name for a second download of the same file: `layernorm (1).py`.
-DOWNLOAD_COPY = re.compile(r"\s*\(\d+\)$")
 
 STARTED = time.monotonic()
 NOTES: list[str] = []  # what was left out of the submission or renamed, for the learner
@@ -66,6 +62,8 @@ class Settings:
         # True: grade even without every isolation layer in force.
         self.unsandboxed: bool = bool(data.get("unsandboxed", False))
         self.visibility: str = data.get("visibility", "visible")
+        # exercise id: its test's own visibility (the others have `visibility`)
+        self.test_visibility: dict = data.get("test_visibility") or {}
         self.stdout_visibility: str = data.get("stdout_visibility", "hidden")
         # The topic came with the bundle: setup.sh moved it here (under ROOT).
         self.content_home: str | None = data.get("content_home")
@@ -113,7 +111,8 @@ def load_settings() -> Settings:
         settings = Settings(json.loads(path.read_text(encoding="utf-8")))
     except (OSError, ValueError, KeyError, TypeError) as e:
         fail(f"the autograder's settings ({path}) cannot be read: {type(e).__name__}: {e}")
-    for value in (settings.visibility, settings.stdout_visibility):
+    for value in (settings.visibility, settings.stdout_visibility,
+                  *settings.test_visibility.values()):
         if value not in VISIBILITIES:
             fail(f"the autograder's settings ({path}) name an unknown visibility: {value!r}")
     FALLBACK.update(visibility=settings.visibility,
@@ -168,69 +167,6 @@ def copy_submission(source: Path, dest: Path, shown: str = "") -> None:
     shutil.copystat(source, dest, follow_symlinks=False)
 
 
-def same_name(name: str, wanted: str) -> bool:
-    """`name` is `wanted` but for case and a browser's ` (1)` before the suffix."""
-    stem, dot, suffix = name.rpartition(".")
-    if not dot:
-        return False
-    return f"{DOWNLOAD_COPY.sub('', stem)}.{suffix}".casefold() == wanted.casefold()
-
-
-def find_misnamed(work: Path, wanted: str, shown: str, any_name: bool) -> int:
-    """Rename the one file in `work` that must be `wanted` (missing) to `wanted`.
-
-    A candidate is a regular file that is `wanted` but for case or a ` (1)`;
-    without such, and when `any_name`, any file with the same suffix. Only when
-    there is exactly one is it renamed; the learner is told which file was
-    graded as what, or, when several could be, that none was. Returns how
-    many candidates there were.
-    """
-    if (work / wanted).is_file():
-        return 0
-    suffix = Path(wanted).suffix.casefold()
-    files = sorted(p.name for p in work.iterdir()
-                   if p.suffix.casefold() == suffix and p.is_file() and not p.is_symlink())
-    candidates = [n for n in files if same_name(n, wanted)] or (files if any_name else [])
-    if len(candidates) == 1:
-        os.replace(work / candidates[0], work / wanted)
-        NOTES.append(f"{shown}{candidates[0]} was graded as {wanted} (submit it as {wanted})")
-    elif len(candidates) > 1:
-        NOTES.append(f"There is no {wanted}, and several files could be it: "
-                     + ", ".join(shown + n for n in candidates)
-                     + f". None was graded as {wanted}: submit one file named {wanted}.")
-    return len(candidates)
-
-
-def find_learner_files(work: Path, settings: Settings, shown: str) -> None:
-    """Give a module or notebook submitted under another name its proper name.
-
-    First a file named as it should be but for case or a ` (1)`; then, only
-    when the submission has neither a module nor a notebook, the one .py (or
-    .ipynb) file under any name: a stray helper never displaces a notebook.
-    """
-    wanted = [n for n in (settings.module, settings.notebook) if n]
-    unfound = [n for n in wanted if not find_misnamed(work, n, shown, any_name=False)]
-    if not any((work / name).is_file() for name in wanted):
-        for name in unfound:
-            find_misnamed(work, name, shown, any_name=True)
-
-
-def recorded_seed(folder: Path, settings: Settings) -> int | None:
-    """The seed the learner's own files recorded (answers.yaml, notebook), or None."""
-    answers = folder / "answers.yaml"
-    if answers.is_file():
-        found = re.search(r"^# normquiz seed: (\d+)\s*$",
-                          answers.read_text(encoding="utf-8", errors="replace"), re.MULTILINE)
-        if found:
-            return int(found.group(1))
-    notebook = folder / settings.notebook
-    try:
-        seed = json.loads(notebook.read_text(encoding="utf-8"))["metadata"]["normquiz"]["seed"]
-        return seed if isinstance(seed, int) else None
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-
-
 def normquiz(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     command = [shutil.which("normquiz") or "normquiz", *args]
     return subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=1800)
@@ -251,30 +187,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="normquiz-gradescope-")) / settings.topic
     shown = source.relative_to(submission).as_posix() + "/" if source != submission else ""
     copy_submission(source, work, shown)
-    state = work / ".normquiz.json"
-    find_learner_files(work, settings, shown)
-    had_module = settings.module is not None and (work / settings.module).is_file()
-    had_notebook = (work / settings.notebook).is_file()
-    if state.is_file():
-        try:
-            topic = json.loads(state.read_text(encoding="utf-8")).get("topic")
-        except (OSError, ValueError, AttributeError):
-            topic = None  # a broken state file: `normquiz grade` says what is wrong with it
-        if topic is not None and topic != settings.topic:
-            fail(f"this submission is a workspace for the topic '{topic}', "
-                 f"not '{settings.topic}'.")
-    else:
-        seed = recorded_seed(work, settings)
-        made = normquiz("start", settings.topic, str(work), "--force",
-                        "--seed", str(settings.seed if seed is None else seed), cwd=work.parent)
-        if made.returncode != 0:
-            fail("preparing a workspace failed:\n" + (made.stderr or made.stdout).strip())
-    # `start` wrote a blank stub if the module was missing: grade the notebook then.
-    target = [settings.notebook] if had_notebook and not had_module else []
-    # Grades others rely on: refuse (exit 2) unless every isolation layer is in force.
+    # `normquiz grade` finds the learner's files by the rule of normquiz.submission (a
+    # misnamed module or notebook too, said in the output) and the seed they record.
+    # Grades others rely on: it refuses (exit 2) unless every isolation layer is in force.
     isolation = [] if settings.unsandboxed else ["--require-isolation"]
-    graded = normquiz("grade", *target, "--format", "gradescope",
-                      "--timeout", str(settings.timeout), *isolation, cwd=work)
+    graded = normquiz("grade", str(work), "--topic", settings.topic, "--seed", str(settings.seed),
+                      "--format", "gradescope", "--timeout", str(settings.timeout), *isolation,
+                      cwd=work.parent)
     if graded.returncode not in (0, 1):  # 1 is a graded submission that did not pass all
         fail((graded.stderr or graded.stdout).strip() or f"exit code {graded.returncode}")
     try:
@@ -288,8 +207,9 @@ def main() -> None:
     results["visibility"] = settings.visibility
     results["stdout_visibility"] = settings.stdout_visibility
     for test in results.get("tests") or []:
-        if isinstance(test, dict):
-            test["visibility"] = settings.visibility
+        if isinstance(test, dict):  # named "<exercise id>: <title>"
+            exercise = str(test.get("name", "")).split(":", 1)[0]
+            test["visibility"] = settings.test_visibility.get(exercise, settings.visibility)
     write_results(results)
     print(results["output"])
 

@@ -7,7 +7,6 @@ the grading process, which alone decides every verdict.
 
 from __future__ import annotations
 
-import copy
 import os
 import secrets
 import time
@@ -18,19 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from normquiz.content import (
-    Catalog,
     ChoiceQuestion,
     CodeExercise,
     ContentError,
     NumericQuestion,
     Topic,
     display_path,
-    load_mistakes,
     load_reference,
-    mistake_function_name,
 )
+from normquiz.diagnosis import Diagnosis, diagnose, diagnosis_lines
 from normquiz.errors import WorkspaceError
-from normquiz.questions import plain_math
 from normquiz.report import CheckResult, ExerciseResult, Status, TopicResult
 from normquiz.sandbox import (
     DEFAULT_TIMEOUT,
@@ -41,8 +37,7 @@ from normquiz.sandbox import (
     Sandbox,
     SandboxSettings,
 )
-from normquiz.text import next_steps
-from normquiz.workspace import Workspace
+from normquiz.text import Places, next_steps
 
 GRADER_INI = Path(__file__).with_name("grader.ini")
 
@@ -254,122 +249,6 @@ def run_graders(topic: Topic, exercises: list[CodeExercise], sandbox: Sandbox, r
 # ---------------------------------------------------------------- diagnosis
 
 
-def _same_value(a: Any, b: Any) -> bool:
-    import numpy as np
-
-    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
-        return len(a) == len(b) and all(_same_value(x, y) for x, y in zip(a, b))
-    try:
-        x, y = np.asarray(a), np.asarray(b)
-    except (TypeError, ValueError):
-        return False
-    if x.dtype.kind not in "biuf" or y.dtype.kind not in "biuf" or x.shape != y.shape:
-        return False
-    return bool(np.allclose(x, y, rtol=1e-6, atol=1e-9, equal_nan=True))
-
-
-def _mutated(before: list[Any], after: list[Any]) -> bool:
-    import numpy as np
-
-    return any(isinstance(b, np.ndarray) and not (
-        isinstance(a, np.ndarray) and a.shape == b.shape and np.array_equal(a, b, equal_nan=True))
-        for b, a in zip(before, after))
-
-
-@dataclass
-class _Behavior:
-    """What a function did on one probe: raised, or returned a value (and mutated inputs?)."""
-
-    raised: bool
-    value: Any = None
-    mutated: bool = False
-    error: str = ""
-
-
-def _run_trusted(func: Any, args: list, kwargs: dict) -> _Behavior:
-    import warnings
-
-    import numpy as np
-
-    a, k = copy.deepcopy(args), copy.deepcopy(kwargs)
-    try:
-        # A mistake may divide by a zero variance on purpose: its NaNs are compared,
-        # and numpy's warnings about them are not the learner's to read.
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            value = func(*a, **k)
-    except Exception as e:
-        return _Behavior(True, error=f"{type(e).__name__}: {e}")
-    return _Behavior(False, value, _mutated(list(args) + list(kwargs.values()),
-                                           list(a) + list(k.values())))
-
-
-def _run_learner(submission: Submission, name: str, args: list, kwargs: dict) -> _Behavior:
-    try:
-        r = submission.call(name, *args, **kwargs)
-    except LearnerTimeout:
-        raise
-    except LearnerFailure as e:
-        return _Behavior(True, error=e.message)
-    after = r.args_after + [r.kwargs_after.get(k) for k in kwargs]
-    return _Behavior(False, r.value, _mutated(list(args) + list(kwargs.values()), after))
-
-
-def _same(learner: _Behavior, mistake: _Behavior) -> bool:
-    if learner.raised or mistake.raised:
-        return learner.raised and mistake.raised
-    # A mistake that mutates its input is only matched by a learner who does too.
-    return _same_value(learner.value, mistake.value) and (learner.mutated or not mistake.mutated)
-
-
-@dataclass
-class Diagnosis:
-    mistakes: list[str]
-    example: str = ""
-
-
-def diagnose(topic: Topic, exercise: CodeExercise, submission: Submission,
-             reference: Any) -> Diagnosis:
-    """Which declared mistakes the learner's function behaves like, on the probes."""
-    from normquiz.checks import format_call, show
-
-    if not exercise.mistakes:
-        return Diagnosis([])
-    module = load_mistakes(topic, exercise.id)
-    ref_func = getattr(reference, exercise.function)
-    learner, ref = [], []
-    try:
-        for args, kwargs in module.PROBES:
-            learner.append(_run_learner(submission, exercise.function, list(args), dict(kwargs)))
-            ref.append(_run_trusted(ref_func, list(args), dict(kwargs)))
-    except LearnerTimeout:
-        return Diagnosis([])
-    matched = []
-    for m in exercise.mistakes:
-        func = getattr(module, mistake_function_name(m.id))
-        behaviors = [_run_trusted(func, list(a), dict(k)) for a, k in module.PROBES]
-        if all(_same(lb, mb) for lb, mb in zip(learner, behaviors)):
-            matched.append(m.id)
-    if not matched:
-        # Changing the inputs is a mistake of its own, whatever the values returned.
-        mutating = [m.id for m in exercise.mistakes
-                    if any(_run_trusted(getattr(module, mistake_function_name(m.id)), list(a),
-                                        dict(k)).mutated for a, k in module.PROBES)]
-        if mutating and any(b.mutated for b in learner):
-            matched = mutating[:1]
-    examples = []  # (size of the input, text): the smallest one is shown
-    for (args, kwargs), lb, rb in zip(module.PROBES, learner, ref):
-        size = sum(getattr(a, "size", 1) for a in [*args, *kwargs.values()])
-        call = format_call(exercise.function, args, kwargs, ref_func)
-        if lb.raised and not rb.raised:
-            error = lb.error.splitlines()[-1] if lb.error else "an error"
-            examples.append((size, f"{call}\n  raised {error}\n  expected {show(rb.value, 11)}"))
-        elif not lb.raised and not rb.raised and not _same_value(lb.value, rb.value):
-            examples.append((size, f"{call}\n  returned {show(lb.value, 11)}\n"
-                                   f"  expected {show(rb.value, 11)}"))
-    return Diagnosis(matched, min(examples, key=lambda e: e[0])[1] if examples else "")
-
-
 # ---------------------------------------------------------------- verdicts
 
 
@@ -389,12 +268,10 @@ def _status(outcome: _Outcome) -> Status:
     return "failed"
 
 
-def _feedback(exercise: CodeExercise, topic: Topic, status: Status, outcome: _Outcome,
+def _feedback(exercise: CodeExercise, places: Places, status: Status, outcome: _Outcome,
               diagnosis: Diagnosis | None, timeout: float) -> str:
-    module = topic.module
     if status == "unanswered":
-        return (f"Not implemented yet: fill in the # TODO lines of {exercise.function} in "
-                f"{module}, then run normquiz grade {exercise.id}.")
+        return places.fill_in(exercise.function, exercise.id)
     failed = [(c, f) for c, f in zip(outcome.checks, outcome.failures) if f is not None]
     lines: list[str] = []
     if status == "timeout":
@@ -422,17 +299,16 @@ def _feedback(exercise: CodeExercise, topic: Topic, status: Status, outcome: _Ou
         else:
             lines += ["", f"{failed[0][0].name}:"]
             lines += ["  " + line for line in failed[0][0].message.splitlines()]
-    if diagnosis and diagnosis.mistakes:
-        for m in diagnosis.mistakes:
-            mistake = exercise.mistake(m)
-            lines += ["", f"Diagnosis: {mistake.title} [{m}]"]
-            lines += plain_math(mistake.feedback.strip()).splitlines()
+    if diagnosis:
+        lines += diagnosis_lines(exercise, diagnosis)
     lines += ["", next_steps(exercise.id)]
     return "\n".join(lines)
 
 
-def syntax_check(module_path: Path) -> None:
-    """A syntax error is the learner's to fix before anything can be graded."""
+def syntax_check(module_path: Path, places: Places | None = None) -> None:
+    """A syntax error is the learner's to fix before anything can be graded.
+
+    `places` names where the error is (a notebook's cell); by default, the file."""
     from normquiz.learnerfiles import read_bytes
     from normquiz.sandbox.runner import MAX_SOURCE
 
@@ -444,10 +320,10 @@ def syntax_check(module_path: Path) -> None:
     try:
         compile(source, str(module_path), "exec", dont_inherit=True)
     except SyntaxError as e:
-        raise WorkspaceError(
-            f"{display_path(module_path)}, line {e.lineno}: syntax error: {sentence(e.msg)} "
-            "Fix it, then grade again."
-        ) from None
+        where = places.line(e.lineno or 0) if places else \
+            f"{display_path(module_path)}, line {e.lineno}"
+        raise WorkspaceError(f"{where}: syntax error: {sentence(e.msg)} "
+                             "Fix it, then grade again.") from None
     except ValueError as e:  # e.g. a NUL byte in the file
         raise WorkspaceError(f"{display_path(module_path)}: cannot be compiled: {e}.") from None
     except (RecursionError, MemoryError):
@@ -464,28 +340,34 @@ def blocked_paths(topic: Topic) -> list[Path]:
     return [topic.root / "solutions", topic.root / "grader"]  # every topic's, not just this
 
 
-def new_sandbox(topic: Topic, module_path: Path,
-                settings: SandboxSettings | None = None) -> Sandbox:
-    """A worker for the learner's module that can read none of the topic's content."""
+def new_sandbox(topic: Topic, module_path: Path, settings: SandboxSettings | None = None,
+                places: Places | None = None) -> Sandbox:
+    """A worker for the learner's module that can read none of the topic's content.
+
+    The module's copy gets the topic's module name (whatever the learner's file is
+    called); `places` names the lines of its tracebacks."""
     settings = settings or SandboxSettings()
     settings = replace(settings, hidden=(*settings.hidden, topic.root))
-    return Sandbox(module_path, settings, blocked=blocked_paths(topic))
+    return Sandbox(module_path, settings, blocked=blocked_paths(topic),
+                   module_name=topic.module or module_path.name,
+                   place=places.line if places else None)
 
 
 def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *,
                timeout: float = DEFAULT_TIMEOUT, sandbox: Sandbox | None = None,
-               reference: Any = None,
-               grader_seed: int | None = None) -> list[ExerciseResult]:
+               reference: Any = None, grader_seed: int | None = None,
+               places: Places | None = None) -> list[ExerciseResult]:
     """Grade the code exercises of `topic` against the learner's module file.
 
     `grader_seed` seeds the graders' random inputs; None draws a fresh one.
     """
     if not exercises:
         return []
+    places = places or Places(topic.module)
     own_sandbox = sandbox is None
     if own_sandbox:
-        syntax_check(module_path)  # else the caller did, before starting the sandbox
-    sandbox = sandbox or new_sandbox(topic, module_path)
+        syntax_check(module_path, places)  # else the caller did, before starting it
+    sandbox = sandbox or new_sandbox(topic, module_path, places=places)
     sandbox.start()  # the worker imports numpy while this process imports pytest
     try:
         reference = reference or load_reference(topic)
@@ -505,7 +387,7 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
             results.append(ExerciseResult(
                 e.id, "code", e.title, status, e.points * passed / total, e.points,
                 diagnosis.mistakes if diagnosis else [],
-                "" if status == "passed" else _feedback(e, topic, status, outcome, diagnosis,
+                "" if status == "passed" else _feedback(e, places, status, outcome, diagnosis,
                                                         timeout),
                 outcome.checks,
                 seconds=outcome.seconds + time.perf_counter() - started,
@@ -524,12 +406,18 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
                 sandbox: Sandbox | None = None,
                 settings: SandboxSettings | None = None,
                 grader_seed: int | None = None,
-                not_run: tuple[Status, str] | None = None) -> TopicResult:
+                not_run: tuple[Status, str] | None = None,
+                places: Places | None = None,
+                invalid: dict[str, str] | None = None) -> TopicResult:
     """Grade a module file and answers for `topic`; `only` restricts to one exercise id.
 
     `not_run`, when given, is (status, why) for code that cannot be run (a module that
     does not compile: an error; no module at all: unanswered). Every code exercise gets
     that status and message, nothing runs, and the questions are still graded.
+
+    `places` words the feedback for where the learner works (default: the module
+    file and answers.yaml); `invalid` holds why each question whose answer is not
+    of the right type is not (graded as an error).
 
     `sandbox`, when given, is a worker already started on `module_path`; else
     one is made with `settings`. The result carries the worker's isolation report,
@@ -540,6 +428,8 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
 
     selected = [topic.exercise(only)] if only else topic.exercises
     code = [e for e in selected if isinstance(e, CodeExercise)]
+    places = places or Places(topic.module)
+    invalid = invalid or {}
     results: dict[str, ExerciseResult] = {}
     isolation = None
     if code and not_run is not None:
@@ -554,12 +444,12 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
             grader_seed = new_grader_seed()
         own_sandbox = sandbox is None
         if own_sandbox:
-            syntax_check(module_path)  # else the caller did, before starting the sandbox
-            sandbox = new_sandbox(topic, module_path, settings)
+            syntax_check(module_path, places)  # else the caller did, before starting it
+            sandbox = new_sandbox(topic, module_path, settings, places)
         assert sandbox is not None
         try:
             for r in grade_code(topic, module_path, code, timeout=timeout, sandbox=sandbox,
-                                grader_seed=grader_seed):
+                                grader_seed=grader_seed, places=places):
                 results[r.id] = r
             isolation = sandbox.isolation
         finally:
@@ -569,57 +459,15 @@ def grade_topic(topic: Topic, module_path: Path | None, answers: dict[str, Any],
         if not isinstance(q, (NumericQuestion, ChoiceQuestion)):
             continue
         started = time.perf_counter()
-        if isinstance(q, NumericQuestion):
-            results[q.id] = grade_numeric(q, generate(topic, q, seed), answers.get(q.id))
+        if q.id in invalid:
+            results[q.id] = ExerciseResult(q.id, q.kind, q.title, "error", 0.0, q.points,
+                                           feedback=sentence(invalid[q.id]))
+        elif isinstance(q, NumericQuestion):
+            results[q.id] = grade_numeric(q, generate(topic, q, seed), answers.get(q.id),
+                                          places)
         else:
-            results[q.id] = grade_choice(q, answers.get(q.id))
+            results[q.id] = grade_choice(q, answers.get(q.id), places)
         results[q.id].seconds = time.perf_counter() - started
     return TopicResult(topic.slug, [results[e.id] for e in selected],
                        display_path(module_path) if code and module_path else None, seed,
                        sandbox=isolation, grader_seed=grader_seed if code else None)
-
-
-def grade_workspace(workspace: Workspace, catalog: Catalog, only: str | None = None,
-                    module_path: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
-                    settings: SandboxSettings | None = None,
-                    grader_seed: int | None = None,
-                    report_uncompilable: bool = False) -> TopicResult:
-    """Grade a learner's workspace and record the progress in its state file.
-
-    `grader_seed` replays the code checks' inputs of an earlier run; None draws fresh ones.
-    A module that does not compile is a WorkspaceError, or with `report_uncompilable`
-    an error of each code exercise, the questions graded (for reports that must exist).
-    """
-    topic = catalog.topic(workspace.topic)
-    if only is not None:
-        topic.exercise(only)  # an unknown id is a usage error, before any work
-    selected = [topic.exercise(only)] if only else topic.exercises
-    module = module_path or (workspace.module_path(topic) if topic.module else None)
-    sandbox = None
-    uncompilable = None
-    if module is not None and any(not e.is_question for e in selected):
-        if not module.exists():
-            raise WorkspaceError(
-                f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
-                "to write a fresh stub (your other files are kept).")
-        try:
-            syntax_check(module)
-        except WorkspaceError as e:
-            if not report_uncompilable:
-                raise
-            uncompilable = str(e)
-        else:
-            # Started first: the worker imports numpy while this process reads the answers
-            # and imports pytest.
-            sandbox = new_sandbox(topic, module, settings)
-            sandbox.start()
-    try:
-        answers = workspace.read_answers(topic) if any(e.is_question for e in selected) else {}
-        result = grade_topic(topic, module, answers, workspace.seed, only, timeout, sandbox,
-                             settings, grader_seed=grader_seed,
-                             not_run=None if uncompilable is None else ("error", uncompilable))
-    finally:
-        if sandbox is not None:
-            sandbox.stop()
-    workspace.record(result.exercises)
-    return result

@@ -11,7 +11,7 @@ from typing import Any
 
 from normquiz.content import ChoiceQuestion, NumericQuestion, Topic, load_generators
 from normquiz.report import CheckResult, ExerciseResult
-from normquiz.text import next_steps
+from normquiz.text import Places, next_steps
 
 _PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 _SYMBOLS = {
@@ -316,16 +316,12 @@ def _close(a: list[float], b: list[float], tol: float) -> bool:
     return len(a) == len(b) and all(abs(x - y) <= tol for x, y in zip(a, b))
 
 
-def _unanswered(question_id: str) -> str:
-    return (f"Not answered yet: give your answer to '{question_id}' in answers.yaml "
-            "(or in its answer cell, in a notebook).")
-
-
-def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -> ExerciseResult:
+def grade_numeric(question: NumericQuestion, generated: Generated, value: Any,
+                  places: Places | None = None) -> ExerciseResult:
     result = ExerciseResult(question.id, "numeric", question.title, "unanswered", 0.0,
                             question.points)
     if value is None:
-        result.feedback = _unanswered(question.id)
+        result.feedback = (places or Places()).answer(question.id)
         return result
     got = _numbers(value)
     tol = question.tolerance
@@ -356,11 +352,12 @@ def grade_numeric(question: NumericQuestion, generated: Generated, value: Any) -
     return result
 
 
-def grade_choice(question: ChoiceQuestion, value: Any) -> ExerciseResult:
+def grade_choice(question: ChoiceQuestion, value: Any,
+                 places: Places | None = None) -> ExerciseResult:
     result = ExerciseResult(question.id, "choice", question.title, "unanswered", 0.0,
                             question.points)
     if value is None:
-        result.feedback = _unanswered(question.id)
+        result.feedback = (places or Places()).answer(question.id)
         return result
     letter = value.strip().lower().rstrip(")")
     option = question.options[question.letters.index(letter)]

@@ -59,6 +59,9 @@ class TopicResult:
     exercises: list[ExerciseResult]
     graded_file: str | None = None
     seed: int | None = None
+    # What the learner should know about what was graded: a file graded under another
+    # name, several files that could be the module and so none graded.
+    notes: list[str] = field(default_factory=list)
     # The isolation layers of the worker that ran the learner's code (None: no code ran).
     sandbox: dict[str, Any] | None = None
     # The seed of the code checks' random inputs (None: no code exercise was graded);
@@ -90,6 +93,7 @@ class TopicResult:
             "score": round(self.score, 4),
             "max_score": self.max_score,
             "graded_file": self.graded_file,
+            "notes": self.notes,
             "seed": self.seed,
             "grader_seed": self.grader_seed,
             "exercises": [e.to_json() for e in self.exercises],
@@ -117,7 +121,7 @@ def _points(x: float) -> str:
 
 def render_text(result: TopicResult, style: Any) -> str:
     """The learner's report. `style(text, **click_style)` adds color, or returns text as is."""
-    lines = []
+    lines = [f"Note: {note}" for note in result.notes] + ([""] if result.notes else [])
     width = max((len(e.id) for e in result.exercises), default=0)
     for e in result.exercises:
         mark = style(SYMBOL[e.status], fg=COLOR[e.status], bold=True)

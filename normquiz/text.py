@@ -11,3 +11,62 @@ def points(n: float) -> str:
 def next_steps(exercise_id: str) -> str:
     """The footer of an exercise's feedback: where to look next."""
     return f"Next: normquiz hint {exercise_id} · normquiz explain {exercise_id}"
+
+
+class Places:
+    """How feedback names the places a learner works in: a workspace's files.
+
+    NotebookPlaces names a notebook's cells instead. Grading asks these for its
+    words, so a result is right where it is made and never edited after.
+    """
+
+    notebook = False
+
+    def __init__(self, module: str | None = None) -> None:
+        self.module = module  # the module's name as the learner sees it
+
+    def rerun(self, exercise_id: str) -> str:
+        return f"normquiz grade {exercise_id}"
+
+    def fill_in(self, function: str, exercise_id: str) -> str:
+        """What to do about a function that is still the stub."""
+        return (f"Not implemented yet: fill in the # TODO lines of {function} in "
+                f"{self.module}, then run {self.rerun(exercise_id)}.")
+
+    def answer(self, question_id: str) -> str:
+        """What to do about a question not answered yet."""
+        return (f"Not answered yet: give your answer to '{question_id}' in answers.yaml, "
+                f"then run {self.rerun(question_id)}.")
+
+    def line(self, number: int) -> str:
+        """Where line `number` of the graded module is, as the learner finds it."""
+        return f"{self.module}, line {number}"
+
+
+class NotebookPlaces(Places):
+    """A notebook's cells; `origins[i]` is the (cell, line) of the module's line i + 1."""
+
+    notebook = True
+
+    def __init__(self, name: str, origins: list[tuple[int, int]] | None = None) -> None:
+        super().__init__(name)
+        self.origins = origins
+
+    def rerun(self, exercise_id: str) -> str:
+        return f'normquiz.check("{exercise_id}")'
+
+    def fill_in(self, function: str, exercise_id: str) -> str:
+        return (f"Not implemented yet: fill in the # TODO lines of {function} in its exercise "
+                f"cell, run that cell, then {self.rerun(exercise_id)}.")
+
+    def answer(self, question_id: str) -> str:
+        return (f"Not answered yet: replace None with your answer in the answer cell of "
+                f"'{question_id}', run it, then {self.rerun(question_id)}.")
+
+    def line(self, number: int) -> str:
+        if self.origins is None:  # a kernel: its cells' numbers are not known
+            return f"{self.module}, line {number}"
+        if 1 <= number <= len(self.origins):
+            cell, cell_line = self.origins[number - 1]
+            return f"{self.module}, cell {cell}, line {cell_line}"
+        return f"{self.module}, line {number}"

@@ -21,13 +21,11 @@ from normquiz import __version__
 from normquiz.content import (
     Catalog,
     CodeExercise,
-    NumericQuestion,
     Topic,
     display_path,
-    line_of,
     parse_yaml,
 )
-from normquiz.errors import NormquizError, WorkspaceError, did_you_mean
+from normquiz.errors import NormquizError, WorkspaceError
 from normquiz.learnerfiles import (
     ANSWERS_CAP,
     NOTEBOOK_CAP,
@@ -143,40 +141,6 @@ class Workspace:
             f"{STATE_FILE}, run 'normquiz start TOPIC . --force' here: your files are kept."
         )
 
-    def read_answers(self, topic: Topic) -> dict[str, Any]:
-        """answers.yaml, validated: every key a question, every value of the right type."""
-        from normquiz.questions import check_answer_type, generate
-
-        if not topic.questions:
-            return {}
-        path = self.answers_path
-        where = display_path(path)
-        if not path.exists():
-            raise WorkspaceError(f"{where} is missing. Run 'normquiz start {topic.slug} . --force' "
-                                 "to recreate it (your other files are kept).")
-        _, data, node = read_answers_file(path, topic.slug)
-        data = {} if data is None else data
-        if not isinstance(data, dict):
-            raise WorkspaceError(f"{where}: expected 'question_id: answer' lines, got "
-                                 f"{type(data).__name__}.")
-        ids = [q.id for q in topic.questions]
-        for key, value in data.items():
-            if key not in ids:
-                line = line_of(node, (key,))
-                raise WorkspaceError(
-                    f"{where}, line {line}: there is no question '{key}' in topic "
-                    f"'{topic.slug}'.{did_you_mean(str(key), ids)}")
-            question = topic.exercise(key)
-            generated = generate(topic, question, self.seed) if isinstance(
-                question, NumericQuestion) else None
-            problem = check_answer_type(question, value, generated)
-            if problem:
-                problem = problem if len(problem) <= 500 else problem[:500] + " …"
-                # The line of the key: the value's own line can be a nested item.
-                line = line_of(node, (key,)) if node is not None else None
-                raise WorkspaceError(f"{where}, line {line}, '{key}': {problem}.")
-        return {q: data.get(q) for q in ids}
-
 
 # ---------------------------------------------------------------- files of a new workspace
 
@@ -231,55 +195,6 @@ def notebook_name(topic: Topic) -> str:
     return f"{topic.slug}.ipynb"
 
 
-# Saved this close together, a module and a notebook were not both worked on in that
-# order: a git clone, an unzip or an upload gives them nearly the same time.
-SAME_TIME_SECONDS = 2.0
-
-
-def work_choice(folder: Path, topic: Topic) -> tuple[Path | None, str]:
-    """(the notebook to grade, or None for the module; why), for a folder that may hold both.
-
-    The rule of `normquiz grade`, `grade-batch` and the autograders: a file as
-    `start` wrote it is never preferred over one the learner worked on; when both
-    were worked on, the one saved last, unless their times are too close to tell.
-    """
-    notebook = folder / notebook_name(topic)
-    module = folder / topic.module if topic.module else None
-    if not notebook.is_file():
-        return None, ""
-    if module is None or not module.is_file():
-        return notebook, ""
-    if _same_bytes(module, topic.stub_path):
-        return notebook, f" ({module.name} is still the stub)"
-    from normquiz.notebook import notebook_untouched
-
-    if notebook_untouched(notebook, topic):
-        return None, f" ({notebook.name} is still as it was started)"
-    notebook_time, module_time = notebook.stat().st_mtime, module.stat().st_mtime
-    if abs(notebook_time - module_time) < SAME_TIME_SECONDS:
-        raise WorkspaceError(
-            f"{display_path(module)} and {notebook.name} both hold work, saved at the same "
-            "time (as a git clone or an upload leaves them), so normquiz cannot tell which to "
-            f"grade. Grade one by name: 'normquiz grade {module.name}' or 'normquiz grade "
-            f"{notebook.name}'; or delete the one you did not use.")
-    if notebook_time > module_time:
-        return notebook, f" (changed more recently than {module.name})"
-    return None, f" (changed more recently than {notebook.name})"
-
-
-def latest_work(folder: Path, topic: Topic) -> Path | None:
-    """The notebook to grade in `folder` (see work_choice), or None for the module."""
-    return work_choice(folder, topic)[0]
-
-
-def _same_bytes(path: Path, other: Path) -> bool:
-    try:
-        return path.stat().st_size == other.stat().st_size and \
-            path.read_bytes() == other.read_bytes()
-    except OSError:
-        return False
-
-
 def notebook_identity(path: Path) -> tuple[str, int] | None:
     """(topic, seed) that a notebook made by normquiz records in its metadata; None when
     it records none or cannot be read (grading it says why)."""
@@ -294,25 +209,45 @@ def notebook_identity(path: Path) -> tuple[str, int] | None:
     return None
 
 
-def recorded_seed(folder: Path, topic: Topic, notebook: Path | None) -> int | None:
-    """The seed a workspace's files recorded, when its state file is gone.
+def _answers_seed(path: Path) -> int | None:
+    if not path.is_file() or path.is_symlink():
+        return None
+    try:
+        text = read_bytes(path, ANSWERS_CAP, path.name, "").decode("utf-8", "replace")
+    except WorkspaceError:
+        return None  # reported when answers.yaml is graded
+    found = _SEED_LINE.search(text)
+    return int(found.group(1)) if found and int(found.group(1)) <= SEED_MAX else None
 
-    Files that cannot be read (too big, not UTF-8, not JSON) record nothing
-    here: each is reported when it is graded.
-    """
-    identity = notebook_identity(notebook) if notebook is not None else None
-    if identity is not None:
-        return identity[1]
-    answers = folder / ANSWERS_FILE
-    if answers.is_file():
-        try:
-            text = read_bytes(answers, ANSWERS_CAP, ANSWERS_FILE, "").decode("utf-8", "replace")
-        except WorkspaceError:
-            return None  # reported when answers.yaml is graded
-        found = _SEED_LINE.search(text)
-        if found and int(found.group(1)) <= SEED_MAX:
-            return int(found.group(1))
-    return None
+
+def recorded_seed(folder: Path, graded: Path | None, notebook: Path | None) -> int | None:
+    """The seed the learner's files record, without a state file: the graded file's
+    own record first (a notebook's metadata, or answers.yaml's seed line)."""
+    from_notebook = notebook_identity(notebook) if notebook is not None else None
+    from_answers = _answers_seed(folder / ANSWERS_FILE)
+    records = [from_notebook[1] if from_notebook else None, from_answers]
+    if graded is None or graded != notebook:
+        records.reverse()
+    return next((s for s in records if s is not None), None)
+
+
+def refuse_links(folder: Path, topic: Topic) -> None:
+    """A learner folder, or a file normquiz would read in it, must not be a symbolic link
+    (nor a FIFO or a device): a link to the reference solution is not the learner's work."""
+    if folder.is_symlink():
+        raise WorkspaceError(f"{folder.name} is a symbolic link (to {os.readlink(folder)}): "
+                             "links are not followed. Copy the learner's folder itself here.")
+    names = [STATE_FILE, ANSWERS_FILE, notebook_name(topic), *([topic.module] if topic.module
+                                                              else [])]
+    for name in names:
+        path = folder / name
+        if path.is_symlink():
+            raise WorkspaceError(f"{folder.name}/{name} is a symbolic link (to "
+                                 f"{os.readlink(path)}): links are not followed. "
+                                 "Copy the learner's file itself here.")
+        if path.exists() and not path.is_file():  # a FIFO would block whoever reads it
+            raise WorkspaceError(f"{folder.name}/{name} is not a regular file: not graded.")
+
 
 
 @dataclass
@@ -374,7 +309,7 @@ def start(catalog: Catalog, slug: str, directory: Path | None = None, *, force: 
     state_ok = workspace is not None
     if workspace is None:
         if seed is None:
-            seed = recorded_seed(path, topic, path / notebook_name(topic))
+            seed = recorded_seed(path, None, path / notebook_name(topic))
         if seed is None:
             seed = random.SystemRandom().randrange(1, 10**6)
         workspace = Workspace(path, slug, seed)

@@ -42,10 +42,13 @@ HOSTILE = {
             return np.ones((20000, 20000))  # 3.2 GB: beyond the worker's memory limit
         """, "error"),
 }
-# Broken files: the whole folder is an error row, with a message naming the file.
+# Broken files: (file, what the message says, what it costs). A module or answers.yaml
+# that cannot be read costs the exercises it holds ("code" or "questions"), each an
+# error naming the file; a broken state file makes the whole folder an error row.
 BROKEN = {
-    "syntax-error": ("layernorm.py", "syntax error"),
-    "broken-yaml": ("answers.yaml", "answers.yaml"),
+    "syntax-error": ("layernorm.py", "syntax error", "code"),
+    "broken-yaml": ("answers.yaml", "answers.yaml", "questions"),
+    "broken-state": (".normquiz.json", ".normquiz.json", "folder"),
 }
 
 
@@ -57,6 +60,8 @@ class Expected:
     mistake: tuple[str, str] | None = None  # (exercise, mistake) diagnosed
     not_passing: tuple[str, str] | None = None  # (exercise, status)
     error: str | None = None  # a text the error row's message contains
+    # ("code" or "questions", a text): each of those exercises is an error saying it
+    broken: tuple[str, str] | None = None
 
 
 def correct_answers(topic: Topic, seed: int) -> dict:
@@ -141,13 +146,15 @@ def hostile(catalog, topic: Topic, folder: Path, kind: str) -> Expected:
 
 def broken(catalog, topic: Topic, folder: Path, kind: str) -> Expected:
     _workspace(catalog, topic, folder, reference_source(topic))
-    name, message = BROKEN[kind]
+    name, message, costs = BROKEN[kind]
     if kind == "syntax-error":
         (folder / name).write_text("def layernorm_forward(x, gain, bias, eps=1e-5)\n"
                                    "    return x\n", encoding="utf-8")
-    else:
+    elif kind == "broken-yaml":
         (folder / name).write_text("ln_axis: [b\nln_what_is_f: c\n", encoding="utf-8")
-    return Expected(error=message)
+    else:
+        (folder / name).write_text('{"topic": ', encoding="utf-8")
+    return Expected(error=message) if costs == "folder" else Expected(broken=(costs, message))
 
 
 def check(expected: Expected, row: dict) -> list[str]:
@@ -162,6 +169,16 @@ def check(expected: Expected, row: dict) -> list[str]:
         return [f"{name}: could not be graded: {row['error']}"]
     problems = []
     by_id = {e["id"]: e for e in row["exercises"]}
+    if expected.broken is not None:
+        costs, message = expected.broken
+        for e in row["exercises"]:
+            should_fail = (e["kind"] == "code") == (costs == "code")
+            if should_fail and (e["status"] != "error" or message not in e["feedback"]):
+                problems.append(f"{name}: expected {e['id']} to be an error about "
+                                f"{message!r}, got {e['status']}: {e['feedback'][:200]}")
+            elif not should_fail and e["status"] != "passed":
+                problems.append(f"{name}: expected {e['id']} graded and passed, got "
+                                f"{e['status']}")
     if expected.full_marks and row["score"] != row["max_score"]:
         problems.append(f"{name}: expected full marks, got {row['score']}/{row['max_score']}")
     if expected.mistake is not None:

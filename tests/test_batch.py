@@ -30,6 +30,7 @@ from normquiz.selfcheck import reference_source
 
 CATALOG = default_catalog()
 TOPIC = CATALOG.topic("layernorm")
+TOTAL = float(sum(e.points for e in TOPIC.exercises))
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +53,7 @@ def graded(tmp_path_factory):
         "ian": learners.hostile(c, TOPIC, root / "ian", "os-exit"),
         "kim": learners.broken(c, TOPIC, root / "kim", "syntax-error"),
         "lee": learners.broken(c, TOPIC, root / "lee", "broken-yaml"),
+        "nan": learners.broken(c, TOPIC, root / "nan", "broken-state"),
     }
     # Only the module: the code is graded, the questions are unanswered.
     (root / "max").mkdir()
@@ -82,7 +84,7 @@ def roster(graded) -> dict:
 def test_the_batch_runs_and_exits_0_though_learners_failed(graded):
     result = graded[2]
     assert result.exit_code == 0, result.output
-    assert "12 learners" in result.output and "10 graded, 2 could not be graded" in result.output
+    assert "13 learners" in result.output and "12 graded, 1 could not be graded" in result.output
 
 
 def test_each_learner_gets_their_own_grade(graded):
@@ -103,10 +105,17 @@ def test_no_learner_can_read_anothers_folder(graded):
         assert "not allowed while grading" in zoe[e.id]["feedback"]
 
 
-def test_broken_files_are_error_rows_naming_the_file(graded):
+def test_a_broken_file_costs_what_it_holds_naming_the_file(graded):
     rows = roster(graded)
-    assert rows["kim"]["status"] == "error" and "kim/layernorm.py, line 1" in rows["kim"]["error"]
-    assert rows["lee"]["status"] == "error" and "lee/answers.yaml, line" in rows["lee"]["error"]
+    kim = {e["id"]: e for e in rows["kim"]["exercises"]}
+    lee = {e["id"]: e for e in rows["lee"]["exercises"]}
+    assert rows["kim"]["status"] == rows["lee"]["status"] == "graded"
+    assert "kim/layernorm.py, line 1: syntax error" in kim["layernorm_forward"]["feedback"]
+    assert all(kim[q.id]["status"] == "passed" for q in TOPIC.questions)  # still graded
+    assert "lee/answers.yaml, line" in lee["ln_axis"]["feedback"]
+    assert all(lee[e.id]["status"] == "passed" for e in TOPIC.code_exercises)
+    # A state file that cannot be read leaves no seed to grade by: an error row.
+    assert rows["nan"]["status"] == "error" and "nan/.normquiz.json" in rows["nan"]["error"]
     assert rows["ann"]["error"] is None
 
 
@@ -117,17 +126,18 @@ def test_csv_roster(graded):
     assert table[0] == ["learner", "status", *ids, "total", "max", "error"]
     rows = {r[0]: dict(zip(table[0], r)) for r in table[1:]}
     assert sorted(rows) == ["ann", "bob", "cat", "dan", "eve", "fay", "hal", "ian", "kim",
-                            "lee", "max", "zoe"]
-    assert rows["ann"]["total"] == rows["ann"]["max"] == "17"
+                            "lee", "max", "nan", "zoe"]
+    assert rows["ann"]["total"] == rows["ann"]["max"] == f"{TOTAL:g}"
     assert rows["ann"]["layernorm_forward"] == "3"
     assert float(rows["dan"]["layernorm_forward"]) < 3
-    assert rows["kim"]["status"] == "error" and rows["kim"]["layernorm_forward"] == ""
-    assert rows["kim"]["total"] == "0" and "syntax error" in rows["kim"]["error"]
+    assert rows["kim"]["status"] == "graded" and rows["kim"]["layernorm_forward"] == "0"
+    assert rows["nan"]["status"] == "error" and rows["nan"]["layernorm_forward"] == ""
+    assert rows["nan"]["total"] == "0" and ".normquiz.json" in rows["nan"]["error"]
 
 
 def test_json_roster_holds_each_full_result(graded):
     data = json.loads((graded[0].parent / "roster.json").read_text())
-    assert data["topic"] == "layernorm" and data["max_score"] == 17.0
+    assert data["topic"] == "layernorm" and data["max_score"] == TOTAL
     for row in data["learners"]:
         assert {"learner", "status", "error", "topic", "score", "max_score", "graded_file",
                 "seed", "exercises"} <= set(row)
@@ -141,7 +151,7 @@ def test_json_roster_holds_each_full_result(graded):
 
 def test_summary_means_and_mistakes_ranked_by_learners(graded):
     out = graded[2].output
-    assert "Mean score per exercise (10 graded learners)" in out
+    assert "Mean score per exercise (12 graded learners)" in out
     ranked = out.split("Mistakes seen, by number of learners")[1].split("Could not be graded")[0]
     lines = [ln.split() for ln in ranked.strip().splitlines()]
     assert lines[0][:3] == ["2", "layernorm_forward", "unbiased-variance"]
@@ -149,7 +159,7 @@ def test_summary_means_and_mistakes_ranked_by_learners(graded):
     counts = [int(ln[0]) for ln in lines]
     assert counts == sorted(counts, reverse=True)
     failed = out.split("Could not be graded")[1]
-    assert "kim:" in failed and "lee:" in failed
+    assert "nan:" in failed and "kim:" not in failed
 
 
 def test_one_report_per_learner(graded):

@@ -48,6 +48,7 @@ from normquiz.sandbox import UNSANDBOXED_ENV, missing_layers_message
 from normquiz.selfcheck import mistake_source
 
 TOPIC = default_catalog().topic("layernorm")
+TOTAL = float(sum(e.points for e in TOPIC.exercises))
 BIN = str(Path(sys.executable).parent)  # python3 and normquiz of this environment
 CODE_IDS = [e.id for e in TOPIC.exercises if isinstance(e, CodeExercise)]
 
@@ -265,7 +266,7 @@ def test_a_correct_submission_scores_full_marks(bundle, autograder, tmp_path):
     files = learner_files(tmp_path, learners.reference_source(TOPIC))
     results = autograder(bundle).grade(files)
     assert_gradescope_types(results)
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
     assert len(results["tests"]) == len(TOPIC.exercises)
     assert all(t["status"] == "passed" for t in results["tests"])
 
@@ -287,7 +288,7 @@ def test_a_notebook_alone_is_graded_with_its_own_seed(bundle, autograder, tmp_pa
     learners.notebook_only(TOPIC, tmp_path / "nb")
     notebook = tmp_path / "nb" / "layernorm.ipynb"
     results = autograder(bundle, setup=False).grade({"layernorm.ipynb": notebook})
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
 
 
 def test_a_syntax_error_costs_the_code_exercises_not_the_questions(bundle, autograder,
@@ -314,10 +315,17 @@ def test_without_normquiz_installed_results_json_is_still_written(bundle, autogr
 
 def test_an_instructors_topic_travels_with_the_bundle(bundle, autograder, tmp_path):
     # The toy course is outside the package: its content goes into the zip. The wheel
-    # of the first bundle is reused through --wheel.
+    # of the first bundle is reused through --wheel. Its topic hides its tests until the
+    # due date, and one exercise's test for good.
+    course = tmp_path / "course"
+    shutil.copytree(COURSE, course)
+    with open(course / "exercises" / "toy" / "topic.yaml", "a") as f:
+        f.write("gradescope_visibility: after_due_date\n")
+    with open(course / "exercises" / "toy" / "center.yaml", "a") as f:
+        f.write("gradescope_visibility: hidden\n")
     wheel = bundled_wheel(bundle, tmp_path)
     zip_path = tmp_path / "toy.zip"
-    result = CliRunner().invoke(cli, ["--content", str(COURSE), "export", "gradescope", "toy",
+    result = CliRunner().invoke(cli, ["--content", str(course), "export", "gradescope", "toy",
                                       "-o", str(zip_path), "--wheel", str(wheel)],
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -334,6 +342,10 @@ def test_an_instructors_topic_travels_with_the_bundle(bundle, autograder, tmp_pa
     answers = yaml.safe_dump(learners.correct_answers(topic, 0))
     results = grader.grade({"toy.py": learners.reference_source(topic), "answers.yaml": answers})
     assert results["score"] == results["max_score"] > 0  # graded from its new place
+    visibility = {t["name"].split(":")[0]: t["visibility"] for t in results["tests"]}
+    assert visibility == {"center": "hidden", "scale": "after_due_date",
+                          "toy_mean": "after_due_date", "toy_choice": "after_due_date"}
+    assert results["visibility"] == "after_due_date"
 
 
 # ---------------------------------------------------------------- learners who forge grades
@@ -365,7 +377,7 @@ def test_special_files_are_skipped(bundle, autograder, tmp_path):
         (submission / name).write_text(text)
     os.mkfifo(submission / "notes.txt")  # reading it would wait forever for a writer
     results = grader.run()
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
     assert "notes.txt" in results["output"]
 
 
@@ -467,7 +479,7 @@ def test_grading_imports_all_of_normquiz_before_the_worker_starts(tmp_path):
                           env={k: v for k, v in os.environ.items() if k != UNSANDBOXED_ENV})
     data = json.loads(report.read_text())
     assert data["code"] == 1, proc.stderr  # graded: one exercise failed
-    assert json.loads(proc.stdout)["score"] < 17.0
+    assert json.loads(proc.stdout)["score"] < TOTAL
     assert data["at_start"] is not None, "no worker was started"
     assert "normquiz.formats" in data["at_start"]
     assert sorted(set(data["after"]) - set(data["at_start"])) == []
@@ -504,7 +516,8 @@ def test_only_an_unsandboxed_bundle_grades_without_every_layer(bundle, autograde
     path, log = fake_normquiz(tmp_path)
     autograder(bundle, setup=False).grade({"layernorm.py": "x = 1\n"}, path=path)
     (args, _), = grade_calls(log)
-    assert "--require-isolation" in args and args[:3] == ["grade", "--format", "gradescope"]
+    assert "--require-isolation" in args and args[0] == "grade"
+    assert args[2:6] == ["--topic", "layernorm", "--seed", "0"] and "gradescope" in args
     # ... and passes NORMQUIZ_UNSANDBOXED=1 from Gradescope's environment on to it ...
     log.unlink()
     autograder(bundle, setup=False).grade({"layernorm.py": "x = 1\n"}, path=path,
@@ -515,7 +528,7 @@ def test_only_an_unsandboxed_bundle_grades_without_every_layer(bundle, autograde
     log.unlink()
     autograder(loose, setup=False).grade({"layernorm.py": "x = 1\n"}, path=path)
     (args, _), = grade_calls(log)
-    assert "--require-isolation" not in args and args[:3] == ["grade", "--format", "gradescope"]
+    assert "--require-isolation" not in args and args[0] == "grade" and "gradescope" in args
 
 
 def test_a_refused_grading_scores_0_with_the_reason(bundle, autograder, tmp_path):
@@ -541,8 +554,8 @@ def test_run_autograder_is_the_packaged_script_with_its_settings_beside_it(bundl
     assert bundle_settings(bundle) == {
         "exported_by": f"normquiz {normquiz.__version__}", "topic": "layernorm",
         "module": "layernorm.py", "notebook": "layernorm.ipynb", "seed": 0, "timeout": 5.0,
-        "unsandboxed": False, "visibility": "visible", "stdout_visibility": "hidden",
-        "content_home": None}
+        "unsandboxed": False, "visibility": "visible", "test_visibility": {},
+        "stdout_visibility": "hidden", "content_home": None}
 
 
 def test_without_its_settings_run_autograder_still_writes_results(bundle, autograder):
@@ -561,7 +574,7 @@ def test_a_misnamed_module_is_graded_when_it_is_the_only_candidate(bundle, autog
     files = learner_files(tmp_path, learners.reference_source(TOPIC))
     files[name] = files.pop("layernorm.py")
     results = autograder(bundle, setup=False).grade(files)
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
     assert f"{name} was graded as layernorm.py" in results["output"]
 
 
@@ -570,7 +583,7 @@ def test_a_misnamed_notebook_is_graded_when_it_is_the_only_candidate(bundle, aut
                                                                       tmp_path, name):
     learners.notebook_only(TOPIC, tmp_path / "nb")
     results = autograder(bundle, setup=False).grade({name: tmp_path / "nb" / "layernorm.ipynb"})
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
     assert f"{name} was graded as layernorm.ipynb" in results["output"]
 
 
@@ -583,7 +596,7 @@ def test_several_candidates_none_named_right_none_is_graded(bundle, autograder, 
     assert set(code_scores(results).values()) == {0.0}
     assert results["score"] == sum(q.points for q in TOPIC.questions)  # the answers count
     assert all(name in results["output"] for name in names)
-    assert "None was graded as layernorm.py" in results["output"]
+    assert "None was graded: keep one named layernorm.py" in results["output"]
     assert "(submit it as" not in results["output"]  # no file was renamed
 
 
@@ -593,7 +606,7 @@ def test_a_stray_py_file_never_displaces_a_notebook(bundle, autograder, tmp_path
         "layernorm.ipynb": tmp_path / "nb" / "layernorm.ipynb",
         "helpers.py": learners.reference_source(TOPIC).replace("def ", "def _x"),
     })
-    assert results["score"] == results["max_score"] == 17.0
+    assert results["score"] == results["max_score"] == TOTAL
     assert "graded as" not in results["output"] and "helpers.py" not in results["output"]
 
 
@@ -610,7 +623,7 @@ def test_the_exported_visibility_is_in_results_json(bundle, autograder, tmp_path
     assert result.exit_code == 0, result.output
     files = learner_files(tmp_path, learners.reference_source(TOPIC))
     results = autograder(zip_path, setup=False).grade(files)
-    assert results["score"] == 17.0 and len(results["tests"]) == len(TOPIC.exercises)
+    assert results["score"] == TOTAL and len(results["tests"]) == len(TOPIC.exercises)
     assert results["visibility"] == "after_due_date"
     assert {t["visibility"] for t in results["tests"]} == {"after_due_date"}
     assert results["stdout_visibility"] == "visible"

@@ -257,23 +257,29 @@ def test_batch_reports_in_junit_validate_error_row_included(toy_catalog, tmp_pat
 
 
 def test_real_batch_junit_reports_validate(run, toy_catalog, tmp_path, junit_schema):
-    """grade-batch --format junit on the toy course: a graded, a blank and an error row."""
+    """grade-batch --format junit on the toy course: a correct, a blank and an uncompilable
+    learner, and one whose state file is broken (an error row)."""
     root = tmp_path / "class"
     toy_learner(toy_catalog, root / "ann", "correct")
     toy_learner(toy_catalog, root / "bob", "blank")
     shutil.copytree(root / "ann", root / "kim")
     (root / "kim" / "toy.py").write_text("def center(x)\n    return x\n")
+    shutil.copytree(root / "ann", root / "nan")
+    (root / "nan" / ".normquiz.json").write_text("{")
     result = run("grade-batch", "class", "--topic", "toy", "--jobs", "1", "--format", "junit",
                  "--out", "reports", toy=True)
     assert result.exit_code == 0, result.output
     reports = {p.stem: p for p in (tmp_path / "reports").glob("*.xml")}
-    assert sorted(reports) == ["ann", "bob", "kim"]
+    assert sorted(reports) == ["ann", "bob", "kim", "nan"]
     for path in reports.values():
         junit_schema.validate(path.read_text(encoding="utf-8"))
     bob = ET.parse(reports["bob"]).getroot()
     assert bob.get("failures") == bob.get("tests") == "4" and not list(bob.iter("skipped"))
-    kim = ET.parse(reports["kim"]).getroot().find("testsuite/testcase")
-    assert kim.find("error") is not None and float(kim.get("time")) > 0
+    kim = {c.get("name"): c for c in ET.parse(reports["kim"]).getroot().iter("testcase")}
+    assert "toy.py, line 1: syntax error" in kim["center"].find("error").get("message")
+    assert kim["toy_mean"].find("error") is None and kim["toy_mean"].find("failure") is None
+    nan = ET.parse(reports["nan"]).getroot().find("testsuite/testcase")
+    assert nan.find("error") is not None and float(nan.get("time")) > 0
 
 
 def test_a_module_that_does_not_compile_still_gets_a_report(run, toy_catalog, tmp_path,

@@ -338,7 +338,7 @@ def test_a_valid_state_file_still_loads(run, ws):
 # ---------------------------------------------------------------- grade-batch
 
 
-def test_broken_learner_files_are_error_rows_in_grade_batch(run, tmp_path):
+def test_broken_learner_files_cost_what_they_hold_in_grade_batch(run, tmp_path):
     root = tmp_path / "class"
     for name in ("bomb", "state", "notebook", "fine"):
         assert run("start", "toy", str(root / name), "--seed", "7", toy=True).exit_code == 0
@@ -353,8 +353,13 @@ def test_broken_learner_files_are_error_rows_in_grade_batch(run, tmp_path):
     rows = {r["learner"]: r for r in json.loads((tmp_path / "roster.json").read_text())
             ["learners"]}
     assert rows["fine"]["status"] == "graded", rows["fine"]
-    expected = {"bomb": "answers.yaml, line 2: an anchor (&a)",
-                "state": "the field 'seed' must be a whole number",
+    # answers.yaml costs the questions only; the code is graded.
+    bomb = {e["id"]: e for e in rows["bomb"]["exercises"]}
+    assert rows["bomb"]["status"] == "graded"
+    assert bomb["toy_mean"]["status"] == "error"
+    assert "answers.yaml, line 2: an anchor (&a)" in bomb["toy_mean"]["feedback"]
+    assert bomb["center"]["status"] == "unanswered"  # the stub, graded as such
+    expected = {"state": "the field 'seed' must be a whole number",
                 "notebook": "toy.ipynb, line 1, column 12 (byte 11): this is not valid UTF-8"}
     for name, message in expected.items():
         assert rows[name]["status"] == "error", rows[name]

@@ -120,20 +120,22 @@ class CallResult:
     output: str = ""
 
 
-def _learner_files(module: Path) -> dict[str, bytes]:
-    """The module's source and the .py files beside it: regular files only, never links."""
+def _learner_files(module: Path, name: str) -> dict[str, bytes]:
+    """The module's source (as `name`) and the .py files beside it: regular files only,
+    never links."""
     from normquiz.learnerfiles import read_bytes  # the grading process's side only
 
     def read(path: Path) -> bytes:
         return read_bytes(path, MAX_SOURCE, path.name, "That is not a module to grade.")
 
-    files = {module.stem + ".py": read(module)}
+    files = {name: read(module)}
     try:
         siblings = sorted(module.parent.glob("*.py"))[:MAX_SIBLINGS + 1]
     except OSError:
         siblings = []
     for path in siblings:
-        if path.name in files or not path.stem.isidentifier() or path.is_symlink():
+        if path.name in files or path == module or not path.stem.isidentifier() \
+                or path.is_symlink():
             continue
         try:
             files[path.name] = read(path)
@@ -154,6 +156,10 @@ class Sandbox:
     module_path: Path
     settings: SandboxSettings = field(default_factory=SandboxSettings)
     blocked: list[Path] = field(default_factory=list)  # for the friendly audit hook only
+    # The name the module's copy gets in the worker (default: its own name).
+    module_name: str | None = None
+    # How a traceback names line n of the module (default: "layernorm.py, line n").
+    place: Callable[[int], str] | None = None
     isolation: dict[str, Any] | None = None  # the layers the last worker reported
     _proc: Any = None
     _req: Any = None
@@ -167,6 +173,12 @@ class Sandbox:
     _stderr_tail: str = ""
     _files: dict[str, bytes] | None = None
 
+    def where(self, line: int) -> str:
+        """Line `line` of the module, as a traceback names it."""
+        if self.place is not None:
+            return self.place(line)
+        return f"{self.module_name or Path(self.module_path).name}, line {line}"
+
     def start(self) -> None:
         """Spawn the worker without waiting for it: it imports numpy while we work."""
         if self._proc is not None:
@@ -174,8 +186,9 @@ class Sandbox:
         from normquiz.sandbox import isolation
 
         module = Path(self.module_path)
+        module_name = self.module_name or module.name
         if self._files is None:  # read once: every restart grades the same code
-            self._files = _learner_files(module)
+            self._files = _learner_files(module, module_name)
         req_r, req_w = os.pipe()
         resp_r, resp_w = os.pipe()
         self._tmpdir = tempfile.mkdtemp(prefix="normquiz-")
@@ -184,7 +197,8 @@ class Sandbox:
         self._stderr = tempfile.TemporaryFile(prefix="normquiz-stderr-")
         hidden = isolation.hidden_paths(*self.settings.hidden, module.resolve().parent)
         config = {
-            "name": module.stem, "folder": self._tmpdir, "memory_mb": self.settings.memory_mb,
+            "name": Path(module_name).stem, "folder": self._tmpdir,
+            "memory_mb": self.settings.memory_mb,
             "cpu_seconds": self.settings.cpu_seconds,
             "require_isolation": self.settings.require_isolation,
             "readable": isolation.plan(hidden),
@@ -319,7 +333,7 @@ class Sandbox:
         if "import_error" in message:
             err = message["import_error"]
             self.stop()
-            self._import_error = _error_from(err, importing=True)
+            self._import_error = _error_from(err, self.where, importing=True)
             raise self._import_error
         self._ready = message
 
@@ -341,7 +355,7 @@ class Sandbox:
             self.stop()
             raise LearnerCrash("the grading process received a reply it did not ask for")
         if "error" in message:
-            raise _error_from(message["error"])
+            raise _error_from(message["error"], self.where)
         try:
             value = codec.decode(message.get("value"))
             after = codec.decode(message.get("args_after"))
@@ -365,12 +379,26 @@ def printable(text: str) -> str:
     return text.translate(_UNPRINTABLE)
 
 
-def _error_from(err: Any, importing: bool = False) -> LearnerFailure:
+def _learner_traceback(err: dict, place: Callable[[int], str], exception: str) -> str:
+    """The worker's frames of the learner's code, each line named by `place`."""
+    lines = []
+    frames = err.get("frames")
+    for frame in frames[-5:] if isinstance(frames, list) else []:
+        if not (isinstance(frame, list) and len(frame) == 3 and type(frame[0]) is int):
+            continue  # a garbled frame is left out, not trusted
+        lines.append(f"  {place(frame[0])}, in {printable(str(frame[1])[:80])}")
+        if frame[2]:
+            lines.append(f"    {printable(str(frame[2])[:200])}")
+    return "\n".join([*lines, exception])
+
+
+def _error_from(err: Any, place: Callable[[int], str],
+                importing: bool = False) -> LearnerFailure:
     if not isinstance(err, dict):
         return LearnerCrash("the grading process received a garbled reply")
     type_name = printable(str(err.get("type", "Exception"))[:80])
     message = printable(str(err.get("message", ""))[:2000])
-    tb = printable(str(err.get("traceback", ""))[:4000])
+    tb = _learner_traceback(err, place, f"{type_name}: {message}")
     line = err.get("line") if type(err.get("line")) is int else None
     if type_name == "NotImplementedError" and not importing:
         return NotImplementedYet(type_name, message, tb, line)

@@ -73,16 +73,13 @@ def _install_audit_hook(blocked: list[str], writable: str) -> None:
     sys.addaudithook(hook)
 
 
-def _learner_traceback(exc: BaseException, module_file: str) -> str:
-    """Only the learner's frames, then the exception line: what they can act on."""
+def _learner_frames(exc: BaseException, module_file: str) -> list[list]:
+    """The learner's last frames, [line, function, source line]: what they can act on.
+
+    The grading process words them, naming the cell or file each line is in.
+    """
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == module_file]
-    lines = []
-    for f in frames[-5:]:
-        lines.append(f'  File "{Path(f.filename).name}", line {f.lineno}, in {f.name}')
-        if f.line:
-            lines.append(f"    {f.line.strip()}")
-    lines.append(f"{type(exc).__name__}: {exc}"[:OUTPUT_LIMIT])
-    return "\n".join(lines)
+    return [[f.lineno, f.name, (f.line or "").strip()[:200]] for f in frames[-5:]]
 
 
 def _error(exc: BaseException, module_file: str) -> dict:
@@ -91,7 +88,7 @@ def _error(exc: BaseException, module_file: str) -> dict:
     if isinstance(exc, SyntaxError) and exc.filename == module_file:
         line = exc.lineno
     return {"type": type(exc).__name__, "message": str(exc)[:OUTPUT_LIMIT], "line": line,
-            "traceback": _learner_traceback(exc, module_file)}
+            "frames": _learner_frames(exc, module_file)}
 
 
 def main() -> None:
