@@ -41,8 +41,16 @@ def plain_math(text: str) -> str:
         s = re.sub(r"\\[,;:! ]", " ", s)
         s = re.sub(r"\\(?:mathbb|mathrm|text|operatorname)\{([^{}]*)\}", r"\1", s)
         s = re.sub(r"\\([A-Za-z]+|\|)", lambda k: _SYMBOLS.get(k.group(1), k.group(1)), s)
-        s = re.sub(r"([_^])\{([^{}]*)\}", r"\1\2", s).replace("^2", "²").replace("^ᵀ", "ᵀ")
+        s = re.sub(r"([_^])\{([^{}]*)\}", script, s).replace("^2", "²").replace("^ᵀ", "ᵀ")
         return s.replace("{", "").replace("}", "")
+
+    def script(m: re.Match) -> str:
+        # A braced sub- or superscript keeps its extent once the braces go: h^{t-1}
+        # becomes h^(t-1), not h^t-1; a single token (_{hh}, ^{(n)}) needs no parentheses.
+        body = m.group(2).strip()
+        if re.search(r"[\s+\-−=,]", body) and not re.fullmatch(r"\([^()]*\)", body):
+            body = f"({body})"
+        return m.group(1) + body
 
     return re.sub(r"\$([^$\n]+)\$", inline, text)
 

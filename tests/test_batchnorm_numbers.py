@@ -194,7 +194,7 @@ def test_bn_output_answer_and_mistakes(seed):
         "answer": [gain * (v - mu) / sigma + bias for v in a],
         "bias-dropped": [gain * (v - mu) / sigma for v in a],
         "divides-by-variance": [gain * (v - mu) / var + bias for v in a],
-        "sample-std": [gain * (v - mu) / statistics.stdev(a) + bias for v in a],
+        "unbiased-variance": [gain * (v - mu) / statistics.stdev(a) + bias for v in a],
     }
     got = {"answer": g.answer, **g.mistakes}
     assert set(got) == set(expected)

@@ -55,6 +55,8 @@ VERIFIED = {
     "output std": (OUTPUT.std(), "2.0000"),
     "output mean": (OUTPUT.mean(), "-1.0000"),
     "output std, eps 1e-5": ((2 * xhat(A, 1e-5) - 1).std(), "2.0000"),
+    # exp_what_is_p: two mini-batches from the same training set.
+    "sigma of the second batch [5,9,9,13]": (np.std([5.0, 9, 9, 13]), None),
     "notes' rounded xhat": (round(3 / math.sqrt(5), 3), None),  # their "1.342"
     "notes' rounded g * xhat": (2 * round(3 / math.sqrt(5), 3), None),  # their "2.684"
     "divided by the variance": ((A - 7) / 5, None),
@@ -205,7 +207,7 @@ def test_numeric_mistakes_compute_what_their_titles_say():
     row = np.array(g.data["a"][g.data["k"] - 1], float)
     column = np.array([r[g.data["k"] - 1] for r in g.data["a"]], float)
     assert g.mistakes == {
-        "sample-std": [pytest.approx(row.var(ddof=1))],
+        "sample-variance": [pytest.approx(row.var(ddof=1))],
         "std-not-variance": [pytest.approx(row.std())],
         "wrong-orientation": [pytest.approx(column.var())],
     }

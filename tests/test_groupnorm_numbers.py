@@ -82,7 +82,7 @@ VERIFIED = {
     "channel variances": (SQUARE[0].var(axis=1), "[1, 1]"),
     "groups of [0, 2, 10, 14]": ([np.mean([0, 2]), np.std([0, 2]), np.mean([10, 14]),
                                   np.std([10, 14])], "[1, 1, 12, 2]"),
-    "interleaved group 1 of the question's example": (
+    "interleaved group 0 of the question's example": (
         [np.mean([0, 2, 1, 1]), np.std([0, 2, 1, 1])], "[1.0000, 0.7071]"),
     "values per group, (N, 32, 16, 16) with G = 8": (32 // 8 * 16 * 16, "1024"),
 }
@@ -146,21 +146,22 @@ def test_group_stats_answer(seed):
     c, g, n, k, size = d["c"], d["g"], d["n"], d["k"], d["size"]
     assert size * g == c and 1 < g < c
     assert all(len(s) == c and all(len(r) == d["length"] for r in s) for s in samples)
-    channels = range((k - 1) * size, k * size)  # consecutive channels, counted from 0
-    values = [e for ch in channels for e in samples[n - 1][ch]]
+    assert 0 <= n < 2 and 0 <= k < g  # samples, groups and channels are counted from 0
+    channels = range(k * size, (k + 1) * size)  # consecutive channels
+    values = [e for ch in channels for e in samples[n][ch]]
     expected = [statistics.fmean(values), statistics.pstdev(values)]
     assert all(math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
                for a, b in zip(gen.answer, expected))
     # Each mistaken answer is the slip its id names, recomputed from the data.
     mu = expected[0]
-    every_gth = [e for ch in range(k - 1, c, g) for e in samples[n - 1][ch]]
+    every_gth = [e for ch in range(k, c, g) for e in samples[n][ch]]
     both = [e for s in samples for ch in channels for e in s[ch]]
     slips = {
         "sample-std": [mu, statistics.stdev(values)],
         "variance-not-std": [mu, statistics.pvariance(values)],
         "interleaved-groups": [statistics.fmean(every_gth), statistics.pstdev(every_gth)],
         "mean-of-channel-variances": [
-            mu, math.sqrt(statistics.fmean(statistics.pvariance(samples[n - 1][ch])
+            mu, math.sqrt(statistics.fmean(statistics.pvariance(samples[n][ch])
                                            for ch in channels))],
         "batch-pooled": [statistics.fmean(both), statistics.pstdev(both)],
     }

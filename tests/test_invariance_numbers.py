@@ -196,6 +196,86 @@ def test_counterexample_matches_errata(name):
     assert fmt(value) == expected
 
 
+# ---------------------------------------------------------------- beyond Table 1
+
+
+def combined_changes(eps=0.0):
+    """errata's extra check: Eq. 6 with both parts, W' = 3.7 W + 1 gamma^T, under LN."""
+    x, w, g, b, gamma, c = _errata_setup()
+    return np.abs(_out("ln", x, 3.7 * w + gamma[None, :], g, b, eps) - _out("ln", x, w, g, b, eps))
+
+
+# errata.md: "6.7e-16 at eps = 0 and 8.3e-6 at eps = 1e-5".
+COMBINED = {0.0: "6.7e-16", 1e-5: "8.3e-6"}
+
+
+@pytest.mark.parametrize("eps", sorted(COMBINED))
+def test_eq6_both_parts_matches_errata(eps):
+    assert _errata_matches(float(combined_changes(eps).max()), COMBINED[eps])
+
+
+def test_negative_factor_flips_every_method():
+    # errata subtlety 1: W' = -2W gives (out' - b) = -(out - b) exactly, for BN, WN and LN.
+    x, w, g, b, _, _ = _errata_setup()
+    for method in METHODS:
+        before, after = _out(method, x, w, g, b, 0.0), _out(method, x, -2 * w, g, b, 0.0)
+        assert np.abs((after - b) + (before - b)).max() < ROUNDING
+        assert np.abs(after - before).max() > 1.0  # and the output really moved
+
+
+def input_normalized(x, w):
+    """Each case's input normalized over its D entries (eps = 0), then W x_hat: nothing
+    normalized after the weights (the arrangement the paper's remark in 5.1 is about)."""
+    x_hat = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    return x_hat @ w.T
+
+
+@pytest.mark.parametrize("transformation", ["weight_rescaling", "weight_recentering"])
+def test_normalizing_the_input_loses_the_weight_invariances(transformation):
+    # errata subtlety 8: LN must be applied to the summed inputs a = Wx.
+    x, w, g, b, gamma, c = _errata_setup()
+    _, w2 = _transformed(transformation, x, w, gamma, c)
+    assert np.abs(input_normalized(x, w2) - input_normalized(x, w)).max() > 1.0
+    assert changes("ln", transformation).max() < ROUNDING
+
+
+# Small examples of the questions beyond Table 1, recomputed.
+NEGATIVE_CASE = np.array([1.0, 3, 5, 7])
+INPUT_X, INPUT_W = np.array([1.0, 3]), W
+BEYOND = {
+    "inv_negative_scale": {
+        "y = 2 LN(a) - 1": (2 * ln(NEGATIVE_CASE) - 1, "[-3.6833, -1.8944, -0.1056, 1.6833]"),
+        "sigma of -2a": (np.std(-2 * NEGATIVE_CASE), "4.4721"),
+        "LN(-2a)": (ln(-2 * NEGATIVE_CASE), "[1.3416, 0.4472, -0.4472, -1.3416]"),
+        "y' = 2 LN(-2a) - 1": (2 * ln(-2 * NEGATIVE_CASE) - 1,
+                               "[1.6833, -0.1056, -1.8944, -3.6833]"),
+    },
+    "inv_input_normalization": {
+        "W x_hat": (INPUT_W @ ln(INPUT_X), "[-1.0000, 1.0000, 0.0000]"),
+        "2W x_hat": (2 * INPUT_W @ ln(INPUT_X), "[-2.0000, 2.0000, 0.0000]"),
+        "(W + 1 gamma^T) x_hat": ((INPUT_W + np.array([1.0, 2])) @ ln(INPUT_X),
+                                  "[0.0000, 2.0000, 1.0000]"),
+        "LN(W x)": (ln(INPUT_W @ INPUT_X), "[-1.3363, 0.2673, 1.0690]"),
+        "LN(2W x)": (ln(2 * INPUT_W @ INPUT_X), "[-1.3363, 0.2673, 1.0690]"),
+        "LN((W + 1 gamma^T) x)": (ln((INPUT_W + np.array([1.0, 2])) @ INPUT_X),
+                                  "[-1.3363, 0.2673, 1.0690]"),
+    },
+    "inv_ln_weight_scale_shift": {
+        "a' = (2W + 1 gamma^T) x": ((2 * W + np.array([1.0, 1])) @ X, "[5.0000, 7.0000, 9.0000]"),
+        "LN(a')": (ln((2 * W + np.array([1.0, 1])) @ X), "[-1.2247, 0.0000, 1.2247]"),
+        "LN(a') with H - 1": (ln((2 * W + np.array([1.0, 1])) @ X, ddof=1),
+                              "[-1.0000, 0.0000, 1.0000]"),
+    },
+}
+
+
+@pytest.mark.parametrize("name", [(q, n) for q, items in BEYOND.items() for n in items],
+                         ids=lambda qn: f"{qn[0]}:{qn[1]}")
+def test_beyond_table_examples(name):
+    value, expected = BEYOND[name[0]][name[1]]
+    assert fmt(value) == expected
+
+
 def test_data_counterexample():
     assert fmt(A_DATA) == "[2.0000, 2.0000, 4.0000]"
     assert fmt(ln(A_DATA)) == "[-0.7071, -0.7071, 1.4142]"
@@ -209,7 +289,10 @@ def test_data_counterexample():
 PARAMETERS = [3.7, 0.001, 0.1]
 SCI_PARAMETERS = {"1e-5"}
 RELATED_CELL = {"inv_ln_weight_shift": ("ln", "weight_recentering"),
-                "inv_ln_data_shift": ("ln", "dataset_recentering")}
+                "inv_ln_weight_scale_shift": ("ln", "weight_recentering"),
+                "inv_ln_data_shift": ("ln", "dataset_recentering"),
+                "inv_negative_scale": ("ln", "weight_rescaling"),
+                "inv_input_normalization": ("ln", "weight_recentering")}
 CELL_EXTRAS = {
     ("bn", "single_case_rescaling"): ["bn-single-others"],
     ("bn", "weight_rescaling"): ["bn-tiny-delta"],
@@ -228,7 +311,11 @@ def _allowed(exercise_id):
         cell = (method, transformation)
     values = [float(v) for v, _ in COUNTEREXAMPLES.values() for v in np.ravel(v)]
     values += PARAMETERS + [EXTRAS[name][0] for name in CELL_EXTRAS.get(cell, [])]
+    values += [float(v) for v, _ in BEYOND.get(exercise_id, {}).values() for v in np.ravel(v)]
     sci = set(SCI_PARAMETERS)
+    if exercise_id == "inv_ln_weight_scale_shift":
+        sci |= {COMBINED[eps] for eps in COMBINED
+                if _errata_matches(float(combined_changes(eps).max()), COMBINED[eps])}
     for eps in (0.0, 1e-5):
         value = float(changes(*cell, eps=eps).max())
         if value < ROUNDING:
@@ -299,3 +386,56 @@ def test_ln_data_shift_answer(seed):
     expected = max(abs(p - q) for p, q in zip(after, before))
     assert math.isclose(g.answer[0], expected, rel_tol=1e-9, abs_tol=1e-12)
     assert g.answer[0] > 0.01  # never the special case where LN happens to be unchanged
+
+
+@settings(max_examples=80, derandomize=True, deadline=None)
+@given(seed=SEEDS)
+def test_ln_weight_scale_shift_answer(seed):
+    g = generate(TOPIC, TOPIC.exercise("inv_ln_weight_scale_shift"), seed)
+    w, x, gamma, delta = g.data["W"], g.data["x"], g.data["gamma"], g.data["delta"]
+    assert len(w) == g.data["h"] > len(w[0]) == g.data["d"] == len(x) == len(gamma)
+    assert delta > 0 and any(gamma)
+    changed = [[delta * wij + gj for wij, gj in zip(row, gamma)] for row in w]
+    expected = _ln_list(_matvec(changed, x))
+    assert all(math.isclose(a, e, rel_tol=1e-9, abs_tol=1e-12) for a, e in zip(g.answer, expected))
+    # Eq. 6: re-scaling and re-centering together still change nothing.
+    unchanged = _ln_list(_matvec(w, x))
+    assert all(math.isclose(a, e, rel_tol=1e-9, abs_tol=1e-12) for a, e in zip(expected, unchanged))
+    notes = notes_formula(delta * np.array(_matvec(w, x)), np.array(gamma, float),
+                          np.array(x, float))
+    assert g.mistakes["ln-recentering-not-invariant"] == pytest.approx(list(notes))
+    shifted = _matvec(changed, x)
+    mu, sd = statistics.fmean(shifted), statistics.stdev(shifted)
+    assert g.mistakes["unbiased-variance"] == pytest.approx([(v - mu) / sd for v in shifted])
+
+
+def _demo(exercise_id):
+    from normquiz.questions import demonstrate
+
+    return " ".join(demonstrate(TOPIC, TOPIC.exercise(exercise_id)).split())
+
+
+def test_eq6_demonstration_reports_errata_numbers():
+    text = _demo("inv_ln_weight_scale_shift")
+    assert "W′ = δW + 1γᵀ with δ = 3.7" in text and "seed 0" in text
+    at_zero = re.search(r"Max absolute change, ε = 0: " + NUMBER.pattern, text).group(0)
+    assert float(at_zero.rsplit(" ", 1)[1]) < ROUNDING  # errata: 6.7e-16, rounding
+    assert "With ε = 1e-5 inside the square root: 8.3e-6" in text  # errata: 8.3e-6
+
+
+def test_negative_scale_demonstration_shows_the_flip():
+    text = _demo("inv_negative_scale")
+    for name in ("Batch norm", "Layer norm", "Weight norm"):
+        line = re.search(name + r": max absolute change (\S+); max \|\(out′ − b\) \+ "
+                         r"\(out − b\)\| (\S+),", text)
+        change, flip = float(line.group(1)), float(line.group(2))
+        assert change > 1.0 and flip < ROUNDING, (name, change, flip)
+
+
+def test_input_normalization_demonstration():
+    text = _demo("inv_input_normalization")
+    found = re.findall(r"max absolute change (\S+) \(not invariant: the output changes\); "
+                       r"layer norm after the weights: (\S+)\.", text)
+    assert len(found) == 2
+    for change, ln_change in found:
+        assert float(change) > 1.0 and float(ln_change) < ROUNDING

@@ -66,6 +66,7 @@ def _bn_backward(dy, x, gain, eps):
 
 
 SEED_MATRIX = np.array([[1, 2, 3, 4], [2, 2, 2, 2], [5, 6, 7, 8]], float)  # rows = features
+STEPS = np.array([[1, 3, 5, 7], [2, 2, 6, 6], [0, 4, 4, 8]], float)  # rows = time steps
 
 VERIFIED = {
     # The notes' BN example [4, 6, 8, 10] and LN example [1, 3, 5, 7] (errata 12-14, 22).
@@ -102,6 +103,24 @@ VERIFIED = {
     "xhat of [1,2,3,4,5]": (ln([1, 2, 3, 4, 5]), "[-1.4142, -0.7071, 0.0000, 0.7071, 1.4142]"),
     # LN-RNN example: tanh of the [1, 3, 5, 7] output.
     "tanh of xhat": (np.tanh(ln([1, 3, 5, 7], 1e-5)), "[-0.8721, -0.4196, 0.4196, 0.8721]"),
+    # ln_eq4_notation: (g / sigma^t) * (a^t - mu^t) with g = [1, 2, 1, 0.5].
+    "g/sigma * (a - mu)": (np.array([1, 2, 1, 0.5]) * ln([1, 3, 5, 7]),
+                           "[-1.3416, -0.8944, 0.4472, 0.6708]"),
+    # ln_step_normalized: unit 2 at step 1 of [[1, 3, 5, 7], [2, 2, 6, 6], [0, 4, 4, 8]].
+    "sigma over the whole sequence": (STEPS.std(), "2.3805"),
+    "x_hat over the whole sequence": ((3 - STEPS.mean()) / STEPS.std(), "-0.4201"),
+    "x_hat of the step": (ln(STEPS[0])[1], "-0.4472"),
+    "sigma of unit 2 over time": (STEPS[:, 1].std(), "0.8165"),
+    "x_hat of unit 2 over time": ((3 - STEPS[:, 1].mean()) / STEPS[:, 1].std(), "0.0000"),
+    "x_hat with H - 1": ((3 - 4) / STEPS[0].std(ddof=1), "-0.3873"),
+    # ln_batch_size_one: the notes' case [1, 2, 5] alone, eps = 0.001, gain 1, bias [0.5, -1, 2].
+    "LN of a batch of one": (REF.layernorm_forward(np.array([[1.0, 2, 5]]), np.ones(3),
+                                                   np.array([0.5, -1, 2]), 0.001)[0],
+                             "[-0.4804, -1.3922, 3.3726]"),
+    "BN of a batch of one": (bn(np.array([[1.0, 2, 5]]), 0.001)[0] + np.array([0.5, -1, 2]),
+                             "[0.5000, -1.0000, 2.0000]"),
+    # ln_authors quotes the paper's arXiv number (an identifier, not a computed figure).
+    "arXiv number": (1607.06450, "1607.06450"),
 }
 BACKWARD_SINGLE = _backward_single()
 BACKWARD_BATCH = _backward_batch()

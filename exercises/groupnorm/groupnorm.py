@@ -33,7 +33,7 @@ def groupnorm_forward(x, num_groups, gain, bias, eps=1e-5):
     instance norm.
 
     Args:
-        x: shape (N, C, *spatial), for example (N, C, L) or (N, C, H, W).
+        x: shape (N, C, *spatial), for example (N, C, L) or (N, C, height, width).
         num_groups: the number of groups G; C must be divisible by it.
         gain: per-channel gain, shape (C,).
         bias: per-channel bias, shape (C,).

@@ -48,13 +48,12 @@ def layernorm_backward(dy, x, gain, eps=1e-5):
 
     Given the upstream gradient dy of a loss L = sum(dy * y), where
     y = layernorm_forward(x, gain, bias, eps), return the gradients of L
-    with respect to x, gain and bias. With s = sqrt(var + eps),
-    x_hat = (x - mu) / s, dx_hat = dy * gain, and every statistic and mean
-    taken over the last axis (the H units, as in the paper's Eq. 3):
-
-        dx    = (dx_hat - mean(dx_hat) - x_hat * mean(dx_hat * x_hat)) / s
-        dgain = sum of dy * x_hat over all leading axes
-        dbias = sum of dy over all leading axes
+    with respect to x, gain and bias. Deriving dx is the exercise: mu and
+    the variance are computed from every summed input of a case (over the
+    last axis, the H units, as in the paper's Eq. 3), so a change to one
+    input reaches the output through x - mu, through mu and through the
+    variance. The gain and bias are shared by every case, so their
+    gradients collect the contributions of all cases.
 
     Args:
         dy: upstream gradient, the shape of x.

@@ -22,16 +22,27 @@ def _floats(values):
     return [float(v) for v in values]
 
 
+def _wrong_in_every_part(answer, mistakes, shared=None):
+    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
+    the right one in every part, so that a wrong method never earns a part by chance.
+    `shared` names, per mistake, the parts it computes the right way by design (the
+    mean of a [mu, sigma] answer whose mistake is in sigma)."""
+    shared = shared or {}
+    return all(abs(float(m) - float(a)) > 10 * 1e-3
+               for name, values in mistakes.items()
+               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
+
+
 def feature_std(rng):
     """bn_feature_std: BN's standard deviation of every feature of a batch."""
     while True:
-        # Square (N = D), so that per-case statistics also give D numbers and
+        # Square (N = H), so that per-case statistics also give H numbers and
         # the wrong orientation can be recognized; N >= 3, because with two
-        # cases the mean absolute deviation equals the standard deviation.
+        # cases the mean absolute deviation equals the standard deviation. No
+        # constant feature: its sigma, sample std, variance and mean absolute
+        # deviation are all 0, so every wrong method would get that part right.
         n = int(rng.integers(3, 5))
         features = rng.integers(-3, 10, size=(n, n)).astype(float)  # one row per feature
-        if rng.random() < 1 / 3:
-            features[rng.integers(n)] = rng.integers(-3, 10)  # a constant feature, as in the notes
         rows_are_features = bool(rng.integers(2))
         shown = features if rows_are_features else features.T
         centered = features - features.mean(axis=1, keepdims=True)
@@ -42,7 +53,7 @@ def feature_std(rng):
             "mean-abs-deviation": np.mean(np.abs(centered), axis=1),
             "wrong-orientation": features.std(axis=0),  # one per training case
         }
-        if separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
             layout, first = _LAYOUTS[rows_are_features]
             return {
                 "data": {"a": shown.astype(int).tolist(), "n": n, "layout": layout,
@@ -69,9 +80,10 @@ def bn_output(rng):
         mistakes = {
             "bias-dropped": gain * centered / np.sqrt(var),
             "divides-by-variance": gain * centered / var + bias,
-            "sample-std": gain * centered / a.std(ddof=1) + bias,
+            "unbiased-variance": gain * centered / a.std(ddof=1) + bias,
         }
-        if separated([answer, *mistakes.values()]):
+        # A case at the mean (x_hat = 0) outputs b whichever way it is scaled.
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
             return {
                 "data": {"a": a.astype(int).tolist(), "g": gain, "b": bias},
                 "answer": _floats(answer),

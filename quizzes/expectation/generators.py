@@ -82,7 +82,7 @@ def unit_variance(rng):
         row, column = a[k].astype(float), a[:, k].astype(float)
         answer = row.var()
         mistakes = {
-            "sample-std": row.var(ddof=1),
+            "sample-variance": row.var(ddof=1),
             "std-not-variance": row.std(),
             "wrong-orientation": column.var(),
         }

@@ -15,6 +15,17 @@ from normquiz.questions import separated
 _LAYOUTS = [(4, 2, 2), (4, 2, 3), (6, 2, 2), (6, 3, 2), (6, 3, 3)]
 
 
+def _wrong_in_every_part(answer, mistakes, shared=None):
+    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
+    the right one in every part, so that a wrong method never earns a part by chance.
+    `shared` names, per mistake, the parts it computes the right way by design (the
+    mean of a [mu, sigma] answer whose mistake is in sigma)."""
+    shared = shared or {}
+    return all(abs(float(m) - float(a)) > 10 * 1e-3
+               for name, values in mistakes.items()
+               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
+
+
 
 def group_stats(rng):
     """gn_group_stats: mu and sigma of one group of one sample (two samples, C x L each)."""
@@ -37,10 +48,13 @@ def group_stats(rng):
             "mean-of-channel-variances": [mu, float(np.sqrt(block.var(axis=1).mean()))],
             "batch-pooled": [pooled.mean(), pooled.std()],
         }
-        if separated([answer, *mistakes.values()]):
+        shared = {m: (0,) for m in ("sample-std", "variance-not-std",
+                                    "mean-of-channel-variances")}
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(
+                answer, mistakes, shared):
             return {
                 "data": {"x1": x[0].tolist(), "x2": x[1].tolist(), "c": c, "g": g,
-                         "length": length, "size": size, "n": n + 1, "k": k + 1},
+                         "length": length, "size": size, "n": n, "k": k},
                 "answer": [float(v) for v in answer],
                 "mistakes": {m: [float(v) for v in vs] for m, vs in mistakes.items()},
             }

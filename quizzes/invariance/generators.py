@@ -32,7 +32,8 @@ CASE = 2  # row of X scaled by single-case re-scaling (0-based: the third case)
 
 METHODS = {
     "bn": "batch norm, μ_i and σ_i of each unit over the 8 cases (Eq. 2)",
-    "wn": "weight norm, μ = 0 and σ_i = ‖w_i‖ (Eq. 5)",
+    "wn": "weight norm, μ = 0 and σ_i = ‖v_i‖, the norm of unit i's row of the "
+          "unnormalized weights (for weight norm, W holds the v_i; Eq. 5)",
     "ln": "layer norm, one μ and σ per case, over its 5 units (Eq. 3)",
 }
 
@@ -70,7 +71,7 @@ def normalize(method, x, w, g, b, eps=0.0):
     elif method == "ln":
         mu, var = a.mean(axis=1, keepdims=True), a.var(axis=1, keepdims=True)
     elif method == "wn":
-        # The paper's form has no eps: mu = 0, sigma = ||w_i||.
+        # The paper's form has no eps: mu = 0, sigma = ||v_i|| (the rows of w are the v_i).
         return g * a / np.linalg.norm(w, axis=1) + b
     else:
         raise ValueError(f"unknown method {method!r}")
@@ -180,6 +181,17 @@ def table1_demo(exercise_id):
 
 
 
+def _wrong_in_every_part(answer, mistakes, shared=None):
+    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
+    the right one in every part, so that a wrong method never earns a part by chance.
+    `shared` names, per mistake, the parts it computes the right way by design (the
+    mean of a [mu, sigma] answer whose mistake is in sigma)."""
+    shared = shared or {}
+    return all(abs(float(m) - float(a)) > 10 * 1e-3
+               for name, values in mistakes.items()
+               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
+
+
 def _ln(a, ddof=0):
     """Layer norm of one case's summed inputs, gain 1, bias 0, eps 0."""
     return (a - a.mean()) / a.std(ddof=ddof)
@@ -212,9 +224,9 @@ def ln_weight_shift(rng):
             a.var() + float(gamma @ (x - 1)) ** 2)
         mistakes = {
             "ln-recentering-not-invariant": notes,
-            "sample-std": _ln(shifted, ddof=1),
+            "unbiased-variance": _ln(shifted, ddof=1),
         }
-        if separated([answer, *mistakes.values()]):
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
             return {
                 "data": {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
                          "h": w.shape[0], "d": w.shape[1]},
@@ -235,7 +247,7 @@ def ln_data_shift(rng):
         answer = np.max(np.abs(_ln(shifted) - _ln(a)))
         mistakes = {
             "ln-data-recentering-invariant": 0.0,
-            "sample-std": np.max(np.abs(_ln(shifted, ddof=1) - _ln(a, ddof=1))),
+            "unbiased-variance": np.max(np.abs(_ln(shifted, ddof=1) - _ln(a, ddof=1))),
         }
         if separated([answer, *mistakes.values()]):
             return {
@@ -244,3 +256,120 @@ def ln_data_shift(rng):
                 "answer": float(answer),
                 "mistakes": {m: float(v) for m, v in mistakes.items()},
             }
+
+
+def ln_weight_scale_shift(rng):
+    """inv_ln_weight_scale_shift: LN((delta W + 1 gamma^T) x), Eq. 6 with both parts at once.
+
+    It equals LN(W x). The notes' formula (errata claims 51-53) is applied to the
+    re-scaled layer delta W, whose summed inputs are delta a.
+    """
+    while True:
+        w, x = _small_layer(rng)
+        gamma = rng.integers(-2, 4, size=w.shape[1])
+        delta = int(rng.choice([2, 3]))
+        a = (w @ x).astype(float)
+        shifted = ((delta * w + gamma) @ x).astype(float)
+        if a.std() < 0.5 or not gamma.any():
+            continue  # a near-constant layer, or no re-centering at all
+        answer = _ln(shifted)
+        scaled = delta * a
+        notes = (scaled + gamma @ x - scaled.mean() - gamma.sum()) / np.sqrt(
+            scaled.var() + float(gamma @ (x - 1)) ** 2)
+        mistakes = {
+            "ln-recentering-not-invariant": notes,
+            "unbiased-variance": _ln(shifted, ddof=1),
+        }
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
+            return {
+                "data": {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
+                         "delta": delta, "h": w.shape[0], "d": w.shape[1]},
+                "answer": [float(v) for v in answer],
+                "mistakes": {m: [float(v) for v in vs] for m, vs in mistakes.items()},
+            }
+
+
+# ---------------------------------------------------------------- experiments beyond Table 1
+
+
+def _fill(lines):
+    return "\n".join(textwrap.fill(line, 78, subsequent_indent="  ", break_on_hyphens=False)
+                     for line in lines)
+
+
+_SETUP_LINES = [
+    "The reference experiment, run now: N = 8 cases, D = 4 inputs, H = 5 units;",
+    "X ~ N(0.5, 2²), W ~ N(0, 1), g ~ U(0.5, 2), b ~ N(0, 1), γ ~ N(0, 1)^4; "
+    "float64, seed 0.",
+]
+
+
+def scale_and_shift_change(eps=0.0, seed=SEED):
+    """Max |change| of layer norm's output under Eq. 6 with both parts, W' = 3.7 W + 1 gamma^T."""
+    s = setup(seed)
+    before = normalize("ln", s["x"], s["w"], s["g"], s["b"], eps)
+    after = normalize("ln", s["x"], DELTA * s["w"] + s["gamma"], s["g"], s["b"], eps)
+    return float(np.abs(after - before).max())
+
+
+def eq6_demo(exercise_id):
+    """Eq. 6 with both parts at once under layer norm, run now, for `normquiz explain`."""
+    change, with_eps = scale_and_shift_change(), scale_and_shift_change(1e-5)
+    return _fill(_SETUP_LINES + [
+        "Method: layer norm, one μ and σ per case, over its 5 units (Eq. 3).",
+        "Transformation: Eq. 6 with both parts, W′ = δW + 1γᵀ with δ = 3.7.",
+        f"Max absolute change, ε = 0: {format_change(change)}",
+        f"Reading: {_reading(change)}",
+        f"With ε = 1e-5 inside the square root: {format_change(with_eps)}; ε makes the "
+        "re-scaling part approximate, the re-centering part stays exact.",
+    ])
+
+
+def negative_scale_flip(method, seed=SEED):
+    """(max |change|, max |(out' - b) + (out - b)|) for W' = -2 W: the second is 0 when the
+    output minus the bias exactly flips sign."""
+    s = setup(seed)
+    before = normalize(method, s["x"], s["w"], s["g"], s["b"])
+    after = normalize(method, s["x"], -2.0 * s["w"], s["g"], s["b"])
+    return (float(np.abs(after - before).max()),
+            float(np.abs((after - s["b"]) + (before - s["b"])).max()))
+
+
+def negative_scale_demo(exercise_id):
+    """W' = -2 W under batch, weight and layer norm, run now, for `normquiz explain`."""
+    lines = _SETUP_LINES + ["Transformation: W′ = −2W, a negative scale factor; ε = 0."]
+    for method in ("bn", "ln", "wn"):
+        change, flip = negative_scale_flip(method)
+        name = METHODS[method].split(",")[0]
+        lines.append(f"{name[0].upper()}{name[1:]}: max absolute change "
+                     f"{format_change(change)}; max |(out′ − b) + (out − b)| "
+                     f"{format_change(flip)}, so out′ − b = −(out − b).")
+    return _fill(lines)
+
+
+def input_normalization_changes(transformation, seed=SEED):
+    """Max |change| when each case's input x is layer-normalized over its D entries and
+    a = W x_hat + b is NOT normalized after the weights (the paper's remark in §5.1)."""
+    s = setup(seed)
+    x = s["x"]
+    x_hat = (x - x.mean(axis=1, keepdims=True)) / x.std(axis=1, keepdims=True)
+    _, w2 = transform(transformation, x, s["w"], s["gamma"], s["c"])
+    before = x_hat @ s["w"].T + s["b"]
+    after = x_hat @ w2.T + s["b"]
+    return float(np.abs(after - before).max())
+
+
+def input_normalization_demo(exercise_id):
+    """The inputs normalized before the weights, under the two weight-matrix columns."""
+    lines = _SETUP_LINES + [
+        "Method: each case's input x normalized over its 4 entries (ε = 0), then "
+        "a = W x̂ + b, with nothing normalized after the weights.",
+    ]
+    for transformation in ("weight_rescaling", "weight_recentering"):
+        change = input_normalization_changes(transformation)
+        ln = table1_change("ln", transformation)
+        what = TRANSFORMATIONS[transformation]
+        lines.append(f"{what[0].upper()}{what[1:]}: max absolute change "
+                     f"{format_change(change)} ({_reading(change)[:-1]}); layer norm after "
+                     f"the weights: {format_change(ln)}.")
+    return _fill(lines)

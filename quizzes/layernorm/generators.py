@@ -16,6 +16,17 @@ from normquiz.questions import separated
 _SHAPES = [(3, 5), (4, 3), (3, 4), (2, 4), (4, 5), (2, 3)]
 
 
+def _wrong_in_every_part(answer, mistakes, shared=None):
+    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
+    the right one in every part, so that a wrong method never earns a part by chance.
+    `shared` names, per mistake, the parts it computes the right way by design (the
+    mean of a [mu, sigma] answer whose mistake is in sigma)."""
+    shared = shared or {}
+    return all(abs(float(m) - float(a)) > 10 * 1e-3
+               for name, values in mistakes.items()
+               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
+
+
 
 def sample_stats(rng):
     """ln_sample_stats: LN's mu and sigma of one training case (one row)."""
@@ -32,7 +43,9 @@ def sample_stats(rng):
             "mean-abs-deviation": [mu, np.mean(np.abs(row - mu))],
             "wrong-orientation": [column.mean(), column.std()],
         }
-        if separated([answer, *mistakes.values()]):
+        shared = {m: (0,) for m in ("sample-std", "variance-not-std", "mean-abs-deviation")}
+        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(
+                answer, mistakes, shared):
             return {
                 "data": {"a": a.tolist(), "n": n, "h": h, "k": k + 1},
                 "answer": [float(v) for v in answer],
@@ -55,12 +68,36 @@ def normalized_value(rng):
         mistakes = {
             "eps-outside-sqrt": centered / (np.sqrt(var) + eps),
             "eps-ignored": centered / np.sqrt(var),
-            "sample-std": centered / np.sqrt(a.var(ddof=1) + eps),
-            "variance-not-std": centered / (var + eps),
+            "unbiased-variance": centered / np.sqrt(a.var(ddof=1) + eps),
+            "divides-by-variance": centered / (var + eps),
         }
         if separated([answer, *mistakes.values()]):
             return {
                 "data": {"a": a.tolist(), "h": h, "eps": eps, "j": j + 1},
+                "answer": float(answer),
+                "mistakes": {m: float(v) for m, v in mistakes.items()},
+            }
+
+
+def step_normalized(rng):
+    """ln_step_normalized: x_hat of unit j at time step k of one sequence (rows = steps)."""
+    while True:
+        t_steps, h = [(3, 4), (4, 3), (3, 5), (4, 5), (5, 3)][rng.integers(5)]
+        a = rng.integers(-3, 9, size=(t_steps, h))
+        k, j = int(rng.integers(t_steps)), int(rng.integers(h))
+        step, unit, whole = a[k].astype(float), a[:, j].astype(float), a.astype(float)
+        if step.std() == 0 or unit.std() == 0:
+            continue  # a constant step or unit: nothing to normalize
+        value = a[k, j]
+        answer = (value - step.mean()) / step.std()
+        mistakes = {
+            "per-sequence-statistics": (value - whole.mean()) / whole.std(),
+            "statistics-over-time": (value - unit.mean()) / unit.std(),
+            "unbiased-variance": (value - step.mean()) / step.std(ddof=1),
+        }
+        if separated([answer, *mistakes.values()]):
+            return {
+                "data": {"a": a.tolist(), "t_steps": t_steps, "h": h, "k": k + 1, "j": j + 1},
                 "answer": float(answer),
                 "mistakes": {m: float(v) for m, v in mistakes.items()},
             }
