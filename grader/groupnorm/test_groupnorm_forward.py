@@ -32,7 +32,7 @@ def test_random_sequence_batch(submission, reference, rng):
 
 @pytest.mark.points(2)
 def test_random_image_batch(submission, reference, rng):
-    """(N, C, H, W) = (2, 6, 3, 4) with 2 groups of 3 channels"""
+    """(N, C, height, width) = (2, 6, 3, 4) with 2 groups of 3 channels"""
     x, gain, bias = _batch(rng, (2, 6, 3, 4))
     expect_match(submission, reference, NAME, x, 2, gain, bias)
 
