@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import math
 import re
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -21,33 +22,136 @@ RTOL = 1e-6
 ATOL = 1e-8
 
 
-def _array_text(value: np.ndarray, **layout: Any) -> str:
+def _array_text(value: np.ndarray, precision: int = 4, **layout: Any) -> str:
     """numpy's text of an array, as feedback prints them: 4 decimals, short."""
-    return np.array2string(value, precision=4, suppress_small=True, edgeitems=2,
+    return np.array2string(value, precision=precision, suppress_small=True, edgeitems=2,
                            separator=", ", **layout)
 
 
-def show(value: Any, indent: int = 0) -> str:
+def show(value: Any, indent: int = 0, precision: int = 4) -> str:
     """A value for a feedback block; continuation lines of arrays align after `indent`."""
     if isinstance(value, np.ndarray) and value.dtype.kind in "biufc":
-        return _array_text(value, prefix=" " * indent, threshold=30, max_line_width=88)
+        return _array_text(value, precision, prefix=" " * indent, threshold=30,
+                           max_line_width=88)
     if isinstance(value, tuple):
-        return "(" + ", ".join(show(v) for v in value) + ")"
+        return _show_tuple([show(v, indent + 1, precision) for v in value], indent)
     if isinstance(value, float):
         return f"{value:.6g}"
     return repr(value)[:200]
 
 
-def show_inline(value: Any) -> str:
-    """A value inside a call: small arrays on one line, bigger ones by their shape."""
+def show_inline(value: Any, limit: int = 12, exact: bool = False) -> str:
+    """A value inside a call: arrays of up to `limit` entries on one line, bigger ones by
+    their shape.
+
+    Whole numbers print as integers; entries sitting on a large offset print as the
+    offset plus a small part (`1e9 + [[-8, 12]]`), never as rounded floats that all
+    look alike. `exact` prints every other float in full (the shortest text that reads
+    back as the same float); otherwise with 4 decimals, or more where 4 would make two
+    different entries look equal.
+    """
     if isinstance(value, np.ndarray):
-        if value.dtype.kind in "biufc" and value.size <= 12:
+        if value.dtype.kind in "biuf" and value.size <= limit:
+            return inline_array(value, exact)
+        if value.dtype.kind == "c" and value.size <= limit:
             text = _array_text(value, max_line_width=10**6)
             return re.sub(r"\s*\n\s*", " ", text)
         return f"<array of shape {value.shape}>"
     if isinstance(value, float):
-        return f"{value:g}"
+        return _float_text(value, None) if exact else f"{value:g}"
     return repr(value)[:80]
+
+
+def _show_tuple(items: list[str], indent: int) -> str:
+    """A tuple's shown items: on one line when they fit, else one item per line."""
+    if not any("\n" in t for t in items):
+        return "(" + ", ".join(items) + ")"
+    return "(" + (",\n" + " " * (indent + 1)).join(items) + ")"
+
+
+def _float_text(v: float, decimals: int | None) -> str:
+    """One number: a whole number as an integer; else the shortest text that reads back
+    as `v` (decimals=None) or at most `decimals` decimals."""
+    if not math.isfinite(v):
+        return "nan" if math.isnan(v) else ("inf" if v > 0 else "-inf")
+    if v == int(v) and abs(v) < 1e16:
+        return str(int(v))
+    if decimals is None:
+        if 1e-4 <= abs(v) < 1e16:
+            return np.format_float_positional(v, unique=True, trim="-")
+        return repr(float(v))
+    text = np.format_float_positional(v, precision=decimals, unique=True, trim="-")
+    return "0" if text in ("-0", "-0.") else text
+
+
+def offset_text(v: float) -> str:
+    """A round offset in short scientific form: 1e9, -2.5e8."""
+    mantissa, _, exponent = f"{v:.15e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".")
+    return f"{mantissa}e{int(exponent)}"
+
+
+def common_offset(a: np.ndarray) -> float | None:
+    """The round number that every entry of `a` sits on (1e9 for 1e9 + [-8, 12]), or None.
+
+    Only for entries that are large against their spread, where plain printing would
+    round their differences away. `offset + (a - offset)` gives `a` back exactly.
+    """
+    if a.dtype.kind != "f" or a.size == 0 or not np.all(np.isfinite(a)):
+        return None
+    lo, hi = float(a.min()), float(a.max())
+    mid, spread = (lo + hi) / 2, hi - lo
+    if abs(mid) < 1e4 or abs(mid) < 1e3 * spread:
+        return None
+    for digits in range(1, 17):
+        offset = float(f"{mid:.{digits - 1}e}")
+        part = a - offset
+        if float(np.max(np.abs(part))) <= 10 * max(spread, 1.0) and np.array_equal(
+                part + offset, a):
+            return offset
+    return None
+
+
+def _nested(a: np.ndarray, text: Callable[[float], str]) -> str:
+    if a.ndim == 0:
+        return text(float(a))
+    return "[" + ", ".join(_nested(sub, text) for sub in a) + "]"
+
+
+def inline_array(a: np.ndarray, exact: bool = False) -> str:
+    """An array on one line, as `show_inline` describes."""
+    if a.dtype.kind in "biu":
+        return _nested(a, lambda v: str(int(v)))
+    offset = common_offset(a)
+    if offset is not None:
+        return f"{offset_text(offset)} + {inline_array(a - offset, exact)}"
+    if exact:
+        return _nested(a, lambda v: _float_text(v, None))
+    distinct = len(np.unique(a[~np.isnan(a)])) if a.size else 0
+    for decimals in (4, 6, 8, 10, 12, 14):
+        texts = {_float_text(float(v), decimals) for v in a.ravel() if not math.isnan(v)}
+        if len(texts) == distinct:
+            return _nested(a, lambda v, d=decimals: _float_text(v, d))  # type: ignore[misc]
+    return _nested(a, lambda v: _float_text(v, None))
+
+
+def show_pair(got: Any, expected: Any, indent: int = 0) -> tuple[str, str]:
+    """`got` and `expected` for a feedback block, with enough digits that two values
+    which differ (beyond the graders' tolerance) never print alike."""
+    if isinstance(got, tuple) and isinstance(expected, tuple) and len(got) == len(expected):
+        pairs = [show_pair(g, e, indent + 1) for g, e in zip(got, expected)]
+        return (_show_tuple([p[0] for p in pairs], indent),
+                _show_tuple([p[1] for p in pairs], indent))
+    if not (isinstance(got, np.ndarray) and isinstance(expected, np.ndarray)
+            and got.dtype.kind in "biuf" and expected.dtype.kind in "biuf"):
+        return show(got, indent), show(expected, indent)
+    same = got.shape == expected.shape and bool(
+        np.allclose(got, expected, rtol=RTOL, atol=ATOL, equal_nan=True))
+    for precision in (4, 6, 8, 10, 12, 14, 17):
+        texts = (show(got, indent, precision), show(expected, indent, precision))
+        if same or texts[0] != texts[1]:
+            break
+    return texts[0], texts[1]
 
 
 class _Call:
@@ -66,8 +170,10 @@ class _Call:
 
 
 def format_call(name: str, args: Sequence[Any], kwargs: dict[str, Any],
-                func: Callable | None = None) -> str:
-    """`name(x=..., gain=...)`, naming positional arguments when the signature is known."""
+                func: Callable | None = None, limit: int = 12, exact: bool = False) -> str:
+    """`name(x=..., gain=...)`, naming positional arguments when the signature is known.
+
+    `limit` and `exact` are `show_inline`'s."""
     parts: list[str] = []
     names: list[str] = []
     if func is not None:
@@ -76,8 +182,9 @@ def format_call(name: str, args: Sequence[Any], kwargs: dict[str, Any],
         except (TypeError, ValueError):
             names = []
     for i, a in enumerate(args):
-        parts.append(f"{names[i]}={show_inline(a)}" if i < len(names) else show_inline(a))
-    parts += [f"{k}={show_inline(v)}" for k, v in kwargs.items()]
+        text = show_inline(a, limit, exact)
+        parts.append(f"{names[i]}={text}" if i < len(names) else text)
+    parts += [f"{k}={show_inline(v, limit, exact)}" for k, v in kwargs.items()]
     return f"{name}({', '.join(parts)})"
 
 

@@ -2,16 +2,21 @@
 
 The project's tests (and instructors' checks) grade these exactly as a
 learner's file is graded, to prove that the reference passes, the stub scores
-0 and every mistake is diagnosed as itself.
+0 and every mistake is diagnosed as itself. The other ways of writing a
+mistake (a mistakes file's VARIANTS) and of writing the function right (its
+CORRECT) are trusted content too: they are graded in this process, through
+`TrustedSandbox`, which answers calls as the learner's worker does.
 """
 
 from __future__ import annotations
 
 import ast
+import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, cast
 
 from normquiz.content import (
     CodeExercise,
@@ -50,6 +55,90 @@ def write_submission(directory: Path, topic: Topic, source: str) -> Path:
     path = Path(directory) / str(topic.module)
     path.write_text(source, encoding="utf-8")
     return path
+
+
+class TrustedSandbox:
+    """Stands in for the learner's worker with functions run in this process.
+
+    Only for trusted code (content, and the project's tests): learner code always
+    runs in the sandbox. Calls get copies of their arguments, and an exception
+    comes back as the worker reports one, a LearnerError.
+    """
+
+    def __init__(self, functions: dict[str, Callable]) -> None:
+        self.functions = functions
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        pass
+
+    def call(self, name: str, args: Sequence[Any], kwargs: dict[str, Any],
+             timeout: float) -> Any:
+        import warnings
+
+        import numpy as np
+
+        from normquiz.sandbox import CallResult, LearnerError, NotImplementedYet
+
+        a, k = copy.deepcopy(list(args)), copy.deepcopy(dict(kwargs))
+        try:
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                value = self.functions[name](*a, **k)
+        except NotImplementedError as e:
+            raise NotImplementedYet("NotImplementedError", str(e)) from None
+        except Exception as e:
+            # As the worker reports it: the last line that ran inside the function, or
+            # None when the call itself failed (a signature that does not fit).
+            tb, line = e.__traceback__, None
+            while tb is not None and tb.tb_next is not None:
+                tb = tb.tb_next
+                line = tb.tb_lineno
+            raise LearnerError(type(e).__name__, str(e), line=line) from None
+        return CallResult(copy.deepcopy(value), a, k)
+
+
+def trusted_submission(function: str, func: Callable, timeout: float = 10.0) -> Any:
+    """A `Submission` whose `function` is `func`, run in this process (trusted code only)."""
+    from normquiz.grading import Submission
+
+    return Submission(cast(Any, TrustedSandbox({function: func})), timeout)
+
+
+def grade_trusted(topic: Topic, exercise: CodeExercise, func: Callable,
+                  grader_seeds: Sequence[int]) -> list[tuple[int, ExerciseResult]]:
+    """Grade `func` (trusted code) as `exercise`'s function, once per grader seed."""
+    from normquiz.content import load_reference
+    from normquiz.grading import grade_code
+
+    reference = load_reference(topic)
+    sandbox = cast(Any, TrustedSandbox({exercise.function: func}))
+    return [(s, grade_code(topic, topic.solution_path, [exercise], sandbox=sandbox,
+                           reference=reference, grader_seed=s)[0]) for s in grader_seeds]
+
+
+def variants(topic: Topic, exercise: CodeExercise) -> list[tuple[str, Callable]]:
+    """(mistake id, function) for every other way of writing a mistake (VARIANTS)."""
+    from normquiz.content import load_mistakes
+
+    if not exercise.mistakes:
+        return []
+    module = load_mistakes(topic, exercise.id)
+    return [(m.id, f) for m in exercise.mistakes
+            for f in getattr(module, "VARIANTS", {}).get(m.id, [])]
+
+
+def right_implementations(topic: Topic, exercise: CodeExercise) -> list[Callable]:
+    """The reference's function, then every other right way of writing it (CORRECT)."""
+    from normquiz.content import load_mistakes, load_reference
+    from normquiz.diagnosis import correct_implementations
+
+    found = [getattr(load_reference(topic), exercise.function)]
+    if exercise.mistakes:
+        found += correct_implementations(load_mistakes(topic, exercise.id))
+    return found
 
 
 # ---------------------------------------------------------------- normquiz check
@@ -181,10 +270,66 @@ def _check_code(topic: Topic, exercise: CodeExercise, folder: Path, report: Topi
                                        "adjust PROBES so it is diagnosed as itself and only "
                                        "itself.")
                 break
+    counted = _check_other_implementations(topic, exercise, report, grader_seeds)
     if len(report.problems) == before:
         report.verified.append(f"{exercise.id}: reference passes, stub scores 0, "
-                               f"{len(exercise.mistakes)} mistake(s) diagnosed, under "
+                               f"{len(exercise.mistakes)} mistake(s) diagnosed "
+                               f"({len(exercise.mistakes) + counted[0]} implementation(s)), "
+                               f"{counted[1]} right implementation(s) pass undiagnosed, under "
                                f"{len(grader_seeds)} grader seed(s)")
+
+
+def _check_other_implementations(topic: Topic, exercise: CodeExercise, report: TopicCheck,
+                                 grader_seeds: Sequence[int]) -> tuple[int, int]:
+    """Each variant of a mistake fails and is diagnosed as its id and no other; each right
+    implementation (the reference, CORRECT) passes, and is diagnosed as nothing: no
+    mistake, no named cause. Returns how many of each were checked."""
+    from normquiz.content import load_mistakes, load_reference
+    from normquiz.diagnosis import diagnose
+
+    where = exercise.id
+    if exercise.mistakes:
+        module = load_mistakes(topic, exercise.id)
+        declared = {m.id for m in exercise.mistakes}
+        for table in ("VARIANTS", "PROPERTIES"):
+            for unknown in sorted(set(getattr(module, table, {})) - declared):
+                report.problems.append(f"{where}: {table} in "
+                                       f"{display_path(topic.mistakes_path(exercise.id))} "
+                                       f"names '{unknown}', a mistake {exercise.id}.yaml does "
+                                       "not declare.")
+    found = variants(topic, exercise)
+    for mistake_id, func in found:
+        for seed, r in grade_trusted(topic, exercise, func, grader_seeds):
+            if r.status == "passed":
+                report.problems.append(f"{where}: {func.__name__}, a way of writing the "
+                                       f"mistake '{mistake_id}', passes every check "
+                                       f"({_replay(seed)}); add a check that catches it.")
+                break
+            if r.mistakes != [mistake_id]:
+                seen = ", ".join(r.mistakes) or "nothing"
+                report.problems.append(f"{where}: {func.__name__}, a way of writing the "
+                                       f"mistake '{mistake_id}', is diagnosed as {seen}; "
+                                       "adjust PROBES (or the variant) so it is diagnosed as "
+                                       f"'{mistake_id}' only.")
+                break
+    right = right_implementations(topic, exercise)
+    reference = load_reference(topic)
+    for n, func in enumerate(right):
+        name = "the reference solution" if n == 0 else f"{func.__name__} (in CORRECT)"
+        if n:  # the reference's own grading is checked above, through the sandbox
+            for seed, r in grade_trusted(topic, exercise, func, grader_seeds):
+                if r.status != "passed":
+                    report.problems.append(f"{where}: {name}, a right implementation, fails "
+                                           f"({_replay(seed)}):\n" + _indent(r.feedback))
+                    break
+        if exercise.mistakes:
+            d = diagnose(topic, exercise, trusted_submission(exercise.function, func), reference)
+            named = d.mistakes + [c.id for c in d.causes]
+            if named:
+                report.problems.append(f"{where}: {name}, a right implementation, is "
+                                       f"diagnosed as {', '.join(named)}; adjust PROBES or the "
+                                       "mistakes so that nothing right matches them.")
+    return len(found), len(right)
 
 
 def _check_numeric(topic: Topic, q: NumericQuestion, report: TopicCheck, seeds: int) -> None:

@@ -78,6 +78,59 @@ def test_each_problem_is_named(course, case):
     assert message in result.output, result.output
 
 
+OTHER_WAYS = '''
+
+def _wrong_axis_by_columns(x):
+    """Your output matches one mean per column."""
+    return x - x.mean(axis=0)
+
+
+def _in_place(x):
+    """Filed under the wrong mistake: this is mutates-input."""
+    x -= x.mean(axis=-1, keepdims=True)
+    return x
+
+
+def _right_on_the_probe(x):
+    """Right on 2 x 2 inputs, the only shape PROBES has."""
+    return x - x.mean(axis=-1 if x.shape[1] == 2 else 0, keepdims=True)
+
+
+def _right_after_all(x):
+    """Not a mistake at all."""
+    return x - x.mean(axis=-1, keepdims=True)
+
+
+def _right_by_rows(x):
+    return np.stack([row - row.mean() for row in x])
+
+
+def _not_right(x):
+    return x * 1.0
+
+
+VARIANTS = {"wrong-axis": [_wrong_axis_by_columns, _in_place, _right_on_the_probe,
+                           _right_after_all],
+            "no-such-mistake": [_not_right]}
+CORRECT = [_right_by_rows, _not_right]
+'''
+
+
+def test_other_ways_of_writing_are_checked(course):
+    mistakes = course / "solutions/toy/mistakes/center.py"
+    mistakes.write_text(mistakes.read_text() + OTHER_WAYS)
+    result = check(course)
+    assert result.exit_code == 1
+    out = " ".join(result.output.split())
+    way = "a way of writing the mistake 'wrong-axis',"
+    assert f"_in_place, {way} is diagnosed as wrong-axis, mutates-input" in out
+    assert f"_right_on_the_probe, {way} is diagnosed as nothing" in out
+    assert f"_right_after_all, {way} passes every check" in out
+    assert "VARIANTS in course/solutions/toy/mistakes/center.py names 'no-such-mistake'" in out
+    assert "_not_right (in CORRECT), a right implementation, fails" in out
+    assert "_wrong_axis_by_columns" not in out and "_right_by_rows" not in out
+
+
 def test_missing_solution(course):
     (course / SOLUTION).unlink()
     result = check(course)

@@ -1,7 +1,9 @@
 """Recognized mistakes in batchnorm_forward, each written as a learner would.
 
 Every function has the contract's signature. PROBES holds small inputs on which
-the reference and all of these give pairwise different results.
+the reference and all of these give pairwise different results. VARIANTS holds
+other ways learners write the same mistakes (each docstring tells the learner
+what their output matches), and CORRECT other right ways to write the function.
 """
 
 import numpy as np
@@ -67,6 +69,104 @@ def mutates_input(x, gain, bias, eps=1e-5):
     var = np.mean(x * x, axis=0)
     x /= np.sqrt(var + eps)
     return gain * x + bias
+
+
+# ---------------------------------------------------------------- other ways to write them
+
+
+def _divides_by_variance_no_eps(x, gain, bias, eps=1e-5):
+    """Your output matches (x − μ) / σ²: divided by the variance itself."""
+    return gain * (x - x.mean(axis=0)) / x.var(axis=0) + bias
+
+
+def _affine_before_normalizing(x, gain, bias, eps=1e-5):
+    """Your output matches the normalization of g·x + b: the gain and bias come before
+    the normalization, which then removes their effect."""
+    a = gain * x + bias
+    return (a - a.mean(axis=0)) / np.sqrt(a.var(axis=0) + eps)
+
+
+def _gain_bias_swapped(x, gain, bias, eps=1e-5):
+    """Your output matches b·x̂ + g: the gain and the bias swapped."""
+    return bias * (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps) + gain
+
+
+def _gain_bias_per_case(x, gain, bias, eps=1e-5):
+    """Your output matches gain[:, None] * x̂ + bias[:, None]: one gain and one bias
+    per case (row), broadcast along the batch axis, instead of one per feature."""
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    return gain[:, None] * x_hat + bias[:, None]
+
+
+def _gain_per_case(x, gain, bias, eps=1e-5):
+    """Your output matches gain[:, None] * x̂ + b: the gain broadcast along the batch
+    axis, one per case (row) instead of one per feature."""
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    return gain[:, None] * x_hat + bias
+
+
+def _bias_per_case(x, gain, bias, eps=1e-5):
+    """Your output matches g·x̂ + bias[:, None]: the bias broadcast along the batch
+    axis, one per case (row) instead of one per feature."""
+    x_hat = (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+    return gain * x_hat + bias[:, None]
+
+
+def _bias_inside_division(x, gain, bias, eps=1e-5):
+    """Your output matches (g·(x − μ) + b) / √(σ² + ε): the bias is added inside the
+    scaling and divided by σ with the rest."""
+    return (gain * (x - x.mean(axis=0)) + bias) / np.sqrt(x.var(axis=0) + eps)
+
+
+def _bias_before_centering(x, gain, bias, eps=1e-5):
+    """Your output matches g·(x + b − μ) / √(σ² + ε): the bias is added to the centred
+    values before the division."""
+    return gain * (x - x.mean(axis=0) + bias) / np.sqrt(x.var(axis=0) + eps)
+
+
+VARIANTS = {
+    "divides-by-variance": [_divides_by_variance_no_eps],
+    "missing-gain-bias": [_affine_before_normalizing],
+    "gain-bias-misapplied": [_gain_bias_swapped, _gain_bias_per_case, _gain_per_case,
+                             _bias_per_case, _bias_inside_division, _bias_before_centering],
+}
+
+
+def _eps_fixed(value, expected, args, kwargs):
+    """Your output is the right one for a fixed ε of your own, whatever `eps` you are
+    passed."""
+    if "eps" not in kwargs and len(args) < 4:
+        return False  # called with the default: another default is not this mistake
+    x, gain, bias = args[:3]
+    mu, var = x.mean(axis=0), x.var(axis=0)
+    return any(np.allclose(value, gain * (x - mu) / np.sqrt(var + c) + bias, rtol=1e-6,
+                           atol=1e-9)
+               for c in (0.0, 1e-12, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2))
+
+
+PROPERTIES = {"eps-ignored": [_eps_fixed]}
+
+
+# ---------------------------------------------------------------- right, written otherwise
+
+
+def _right_column_by_column(x, gain, bias, eps=1e-5):
+    """One feature at a time."""
+    out = np.empty(x.shape)
+    for d in range(x.shape[1]):
+        column = x[:, d]
+        centred = column - column.sum() / len(column)
+        out[:, d] = gain[d] * centred / np.sqrt(np.mean(centred**2) + eps) + bias[d]
+    return out
+
+
+def _right_from_std(x, gain, bias, eps=1e-5):
+    """With numpy's std, squared back under the square root with eps."""
+    std = np.std(x, axis=0)
+    return gain * (x - np.mean(x, axis=0)) / np.sqrt(std**2 + eps) + bias
+
+
+CORRECT = [_right_column_by_column, _right_from_std]
 
 
 # No feature is constant and every variance is large (>= 56), so the variance,

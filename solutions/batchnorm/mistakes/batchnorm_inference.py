@@ -1,7 +1,9 @@
 """Recognized mistakes in batchnorm_inference, each written as a learner would.
 
 Every function has the contract's signature. PROBES holds small inputs on which
-the reference and all of these give pairwise different results.
+the reference and all of these give pairwise different results. VARIANTS holds
+other ways learners write the same mistakes (each docstring tells the learner
+what their output matches), and CORRECT other right ways to write the function.
 """
 
 import numpy as np
@@ -29,6 +31,15 @@ def mutates_input(x, gain, bias, running_mean, running_var, eps=1e-5):
     x -= running_mean
     x /= np.sqrt(running_var + eps)
     return gain * x + bias
+
+
+def _right_folded(x, gain, bias, running_mean, running_var, eps=1e-5):
+    """The scale and shift folded into one multiply-add, as deployed layers do."""
+    scale = gain / np.sqrt(running_var + eps)
+    return x * scale + (bias - running_mean * scale)
+
+
+CORRECT = [_right_folded]
 
 
 PROBES = [

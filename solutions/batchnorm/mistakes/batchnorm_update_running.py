@@ -2,7 +2,8 @@
 
 Every function has the contract's signature and returns (new_mean, new_var).
 PROBES holds small inputs on which the reference and all of these give
-pairwise different results.
+pairwise different results. CORRECT holds other right ways to write the
+function.
 """
 
 import numpy as np
@@ -31,6 +32,17 @@ def mutates_input(running_mean, running_var, x, momentum=0.1):
     running_var *= 1 - momentum
     running_var += momentum * x.var(axis=0, ddof=1)
     return running_mean, running_var
+
+
+def _right_step_towards(running_mean, running_var, x, momentum=0.1):
+    """Each estimate moves a fraction `momentum` of the way to the batch's statistic."""
+    n = x.shape[0]
+    batch_var = np.sum((x - x.mean(axis=0)) ** 2, axis=0) / (n - 1)
+    return (running_mean + momentum * (x.mean(axis=0) - running_mean),
+            running_var + momentum * (batch_var - running_var))
+
+
+CORRECT = [_right_step_towards]
 
 
 PROBES = [

@@ -3,7 +3,9 @@
 Every function has the contract's signature and, apart from its mistake,
 does what the reference does (including the divisibility check). PROBES holds
 small inputs on which the reference and all of these give pairwise different
-results.
+results. VARIANTS holds other ways learners write the same mistakes (each
+docstring tells the learner what their output matches), and CORRECT other
+right ways to write the function.
 """
 
 import numpy as np
@@ -98,6 +100,52 @@ def eps_outside_sqrt(x, num_groups, gain, bias, eps=1e-5):
     std = grouped.std(axis=2, keepdims=True)
     x_hat = ((grouped - mu) / (std + eps)).reshape(x.shape)
     return _affine(x_hat, gain, bias)
+
+
+# ---------------------------------------------------------------- other ways to write them
+
+
+def _gain_of_first_channel(x, num_groups, gain, bias, eps=1e-5):
+    """Your output matches one gain and bias per group, those of the group's first
+    channel (gain[::C // G])."""
+    _check(x, num_groups)
+    n, c = x.shape[:2]
+    grouped = x.reshape(n, num_groups, -1)
+    mu = grouped.mean(axis=2, keepdims=True)
+    x_hat = (grouped - mu) / np.sqrt(grouped.var(axis=2, keepdims=True) + eps)
+    step = c // num_groups
+    return (gain[::step, None] * x_hat + bias[::step, None]).reshape(x.shape)
+
+
+VARIANTS = {"gain-per-group": [_gain_of_first_channel]}
+
+
+# ---------------------------------------------------------------- right, written otherwise
+
+
+def _right_group_by_group(x, num_groups, gain, bias, eps=1e-5):
+    """One sample and one group of consecutive channels at a time."""
+    _check(x, num_groups)
+    out = np.empty(x.shape)
+    size = x.shape[1] // num_groups
+    for n in range(x.shape[0]):
+        for k in range(num_groups):
+            block = x[n, k * size:(k + 1) * size]
+            out[n, k * size:(k + 1) * size] = (block - block.mean()) / np.sqrt(block.var() + eps)
+    return _affine(out, gain, bias)
+
+
+def _right_five_axes(x, num_groups, gain, bias, eps=1e-5):
+    """Reshaped to (N, G, C/G, rest), statistics over the last two axes."""
+    _check(x, num_groups)
+    n, c = x.shape[:2]
+    grouped = x.reshape(n, num_groups, c // num_groups, -1)
+    mu = grouped.mean(axis=(2, 3), keepdims=True)
+    var = ((grouped - mu) ** 2).mean(axis=(2, 3), keepdims=True)
+    return _affine(((grouped - mu) / np.sqrt(var + eps)).reshape(x.shape), gain, bias)
+
+
+CORRECT = [_right_group_by_group, _right_five_axes]
 
 
 # Groups of two or three channels (so 1 < G < C), channel means that differ

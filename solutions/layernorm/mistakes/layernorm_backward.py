@@ -2,7 +2,10 @@
 
 Every function has the contract's signature and returns (dx, dgain, dbias).
 PROBES holds small inputs on which the reference and all of these give
-pairwise different results.
+pairwise different results. VARIANTS holds other ways learners write the same
+mistakes (each docstring tells the learner what their output matches),
+PROPERTIES tests for mistakes whose outputs cannot match exactly, and CORRECT
+other right ways to write the function.
 """
 
 import numpy as np
@@ -89,6 +92,92 @@ def param_grads_wrong_axis(dy, x, gain, eps=1e-5):
         - x_hat * np.mean(dx_hat * x_hat, axis=-1, keepdims=True)
     ) / s
     return dx, np.sum(dy * x_hat, axis=-1), np.sum(dy, axis=-1)
+
+
+# ---------------------------------------------------------------- other ways to write them
+
+
+def _batch_axis_means_leading(dy, x, gain, eps=1e-5):
+    """Your output matches a batch-norm backward pass over every axis but the last:
+    statistics and means over the cases (and time steps)."""
+    axes = tuple(range(x.ndim - 1))
+    mu = x.mean(axis=axes, keepdims=True)
+    s = np.sqrt(x.var(axis=axes, keepdims=True) + eps)
+    x_hat = (x - mu) / s
+    dx_hat = dy * gain
+    dx = (dx_hat - dx_hat.mean(axis=axes, keepdims=True)
+          - x_hat * np.mean(dx_hat * x_hat, axis=axes, keepdims=True)) / s
+    return dx, np.sum(dy * x_hat, axis=axes), np.sum(dy, axis=axes)
+
+
+VARIANTS = {"batch-axis-means": [_batch_axis_means_leading]}
+
+
+def _param_grads_not_summed_over_cases(value, expected, args, kwargs):
+    """Your dgain and dbias keep an axis for the cases (or time steps): they are not
+    summed over every leading axis, so their shape is not (H,)."""
+    dx, dgain, dbias = value
+    right_dx, right_dgain, right_dbias = expected
+    if not np.allclose(dx, right_dx, rtol=1e-6, atol=1e-9):
+        return False
+    per_unit = param_grads_wrong_axis(*args, **kwargs)
+    shown = False
+    for got, right, summed_over_units in ((dgain, right_dgain, per_unit[1]),
+                                          (dbias, right_dbias, per_unit[2])):
+        got = np.asarray(got, dtype=float)
+        if got.shape == right.shape:
+            if not np.allclose(got, right, rtol=1e-6, atol=1e-9):
+                return False
+            continue
+        shown = True
+        if got.shape == summed_over_units.shape and np.allclose(got, summed_over_units,
+                                                                rtol=1e-6, atol=1e-9):
+            continue
+        # (..., H) with more than H entries: a kept (1, H) from keepdims=True is not this
+        if got.ndim < 2 or got.shape[-1] != right.shape[-1] or got.size == right.size:
+            return False
+        total = got.reshape(-1, got.shape[-1]).sum(axis=0)
+        if not np.allclose(total, right, rtol=1e-6, atol=1e-9):
+            return False
+    return shown
+
+
+PROPERTIES = {"param-grads-wrong-axis": [_param_grads_not_summed_over_cases]}
+
+
+# ---------------------------------------------------------------- right, written otherwise
+
+
+def _right_chain_rule(dy, x, gain, eps=1e-5):
+    """Step by step back through the forward pass: x_hat, the variance, then the mean."""
+    h = x.shape[-1]
+    mu = np.mean(x, axis=-1, keepdims=True)
+    xc = x - mu
+    var = np.mean(xc**2, axis=-1, keepdims=True)
+    inv = 1.0 / np.sqrt(var + eps)
+    x_hat = xc * inv
+    dx_hat = dy * gain
+    dvar = np.sum(dx_hat * xc, axis=-1, keepdims=True) * -0.5 * inv**3
+    dmu = -np.sum(dx_hat * inv, axis=-1, keepdims=True) - 2.0 * dvar * np.mean(
+        xc, axis=-1, keepdims=True)
+    dx = dx_hat * inv + dvar * 2.0 * xc / h + dmu / h
+    flat_dy, flat_hat = dy.reshape(-1, h), x_hat.reshape(-1, h)
+    return dx, np.sum(flat_dy * flat_hat, axis=0), np.sum(flat_dy, axis=0)
+
+
+def _right_compact(dy, x, gain, eps=1e-5):
+    """The compact form: (H dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat)) / (H s)."""
+    h = x.shape[-1]
+    s = np.sqrt(np.var(x, axis=-1, keepdims=True) + eps)
+    x_hat = (x - np.mean(x, axis=-1, keepdims=True)) / s
+    g = dy * gain
+    dx = (h * g - g.sum(axis=-1, keepdims=True)
+          - x_hat * (g * x_hat).sum(axis=-1, keepdims=True)) / (h * s)
+    lead = tuple(range(x.ndim - 1))
+    return dx, (dy * x_hat).sum(axis=lead), dy.sum(axis=lead)
+
+
+CORRECT = [_right_chain_rule, _right_compact]
 
 
 # H >= 3 throughout: with H = 2 and eps = 0 the output is always +-1 and its

@@ -1,7 +1,9 @@
 """Recognized mistakes in layernorm_rnn_step, each written as a learner would.
 
 Every function has the contract's signature. PROBES holds small inputs on which
-the reference and all of these give pairwise different results.
+the reference and all of these give pairwise different results. VARIANTS holds
+other ways learners write the same mistakes (each docstring tells the learner
+what their output matches), and CORRECT other right ways to write the function.
 """
 
 import numpy as np
@@ -30,6 +32,37 @@ def transposed_weights(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5):
     # the weights: silently wrong when D == H, a shape error otherwise.
     a_t = h_prev @ W_hh + x_t @ W_xh
     return np.tanh(_layernorm(a_t, gain, bias, eps))
+
+
+def _hh_not_transposed(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5):
+    """Your output matches h_prev @ W_hh + x_t @ W_xh.T: W_hh is not transposed (the
+    column form W_hhᵀ h instead of W_hh h)."""
+    return np.tanh(_layernorm(h_prev @ W_hh + x_t @ W_xh.T, gain, bias, eps))
+
+
+def _xh_not_transposed(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5):
+    """Your output matches h_prev @ W_hh.T + x_t @ W_xh: W_xh is not transposed."""
+    return np.tanh(_layernorm(h_prev @ W_hh.T + x_t @ W_xh, gain, bias, eps))
+
+
+VARIANTS = {"transposed-weights": [_hh_not_transposed, _xh_not_transposed]}
+
+
+def _right_column_form(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5):
+    """The paper's column-vector form W_hh h + W_xh x, transposed back to rows."""
+    a = (W_hh @ h_prev.T + W_xh @ x_t.T).T
+    centred = a - a.mean(axis=1, keepdims=True)
+    var = (centred**2).mean(axis=1, keepdims=True)
+    return np.tanh(gain * centred / np.sqrt(var + eps) + bias)
+
+
+def _right_einsum(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5):
+    """The summed inputs with einsum: unit i of case n sums row i of each matrix."""
+    a = np.einsum("nh,ih->ni", h_prev, W_hh) + np.einsum("nd,id->ni", x_t, W_xh)
+    return np.tanh(_layernorm(a, gain, bias, eps))
+
+
+CORRECT = [_right_column_form, _right_einsum]
 
 
 PROBES = [
