@@ -364,7 +364,9 @@ def check_cmd(directory: Path | None, seeds: int, grader_seeds: tuple[int, ...])
 
     Checks every manifest against the schema, that referenced files exist,
     that each reference solution passes its grader, each blank stub fails,
-    each declared mistake fails and is diagnosed as itself, numeric questions
+    each declared mistake, however it is written (VARIANTS), fails and is
+    diagnosed as itself, each right implementation (the reference, CORRECT)
+    passes and is diagnosed as nothing, numeric questions
     give finite, distinguishable answers, and no TODO is left. Exits 0 only
     when everything holds.
 

@@ -391,6 +391,7 @@ def grade_code(topic: Topic, module_path: Path, exercises: list[CodeExercise], *
                                                         timeout),
                 outcome.checks,
                 seconds=outcome.seconds + time.perf_counter() - started,
+                causes=[c.id for c in diagnosis.causes] if diagnosis else [],
             ))
         return results
     finally:

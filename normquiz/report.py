@@ -45,6 +45,9 @@ class ExerciseResult:
     # failure); 0.0 where nothing was measured. Shown in JUnit XML; not in the JSON, whose
     # output stays the same for the same submission and grader seed.
     seconds: float = field(default=0.0, compare=False)
+    # What shows from the outside when no catalogued mistake matches: ids such as
+    # "returned-none" or "transposed-output" (normquiz.diagnosis.Cause).
+    causes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

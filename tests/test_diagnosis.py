@@ -1333,6 +1333,8 @@ def test_grading_through_the_sandbox_names_mistakes_and_causes(tmp_path):
     backward = results["layernorm_backward"]
     assert backward.status == "failed" and backward.mistakes == []
     assert "Diagnosis: `dy` modified in place" in backward.feedback
+    assert backward.causes == ["modified-input"] and forward.causes == []
+    assert backward.to_json()["causes"] == ["modified-input"]  # in --json too
 
     step = results["layernorm_rnn_step"]
     assert step.status == "failed" and step.mistakes == []  # eps passed by name fails

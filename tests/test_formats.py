@@ -235,7 +235,7 @@ def test_seconds_stay_out_of_the_json(run, toy_catalog, tmp_path):
                  cwd=toy_learner(toy_catalog, tmp_path / "ws", "partial"))
     for e in json.loads(result.output)["exercises"]:
         assert set(e) == {"id", "kind", "title", "status", "score", "max_score", "mistakes",
-                          "feedback", "checks"}
+                          "causes", "feedback", "checks"}
 
 
 def test_batch_reports_in_junit_validate_error_row_included(toy_catalog, tmp_path,
