@@ -20,11 +20,18 @@ second and the ratio to a floor measured in the same run: the time of
 if each learner cost no more than starting Python with the stack's imports.
 Goal: >= 20 learners per second on 2 cores. The infinite loops cost their
 timeout each (--timeout, 1 s by default here; grade-batch's default is 10 s).
+
+Then the class report (`grade-batch --html`): the batch above is timed
+without it, as grade-batch runs unless asked; what --html adds is importing
+normquiz.classreport and writing the page. Both are timed here on the
+BatchResult rebuilt from the JSON roster, i.e. the 200 real results, without
+grading them again. Goal: under a second.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import statistics
 import subprocess
@@ -39,6 +46,8 @@ import learners  # noqa: E402 - tests/learners.py, found through the path above
 
 from normquiz.batch import default_jobs  # noqa: E402
 from normquiz.content import default_catalog  # noqa: E402
+from normquiz.report import CheckResult, ExerciseResult, TopicResult  # noqa: E402
+from normquiz.roster import BatchResult, LearnerResult  # noqa: E402
 
 FLOOR = [sys.executable, "-c", "import numpy, yaml, click, pytest"]
 HOSTILE_MIX = ["infinite-loop"] * 4 + ["sys-exit"] * 2 + ["os-exit"] * 2 + \
@@ -73,6 +82,38 @@ def make_class(root: Path, n: int) -> dict[str, learners.Expected]:
     return expected
 
 
+def batch_from_roster(data: dict) -> BatchResult:
+    """The BatchResult that wrote a JSON roster, rebuilt from it."""
+    topic = default_catalog().topic(data["topic"])
+    rows = []
+    for r in data["learners"]:
+        result = None
+        if r["status"] == "graded":
+            exercises = [ExerciseResult(e["id"], e["kind"], e["title"], e["status"], e["score"],
+                                        e["max_score"], e["mistakes"], e["feedback"],
+                                        [CheckResult(**c) for c in e["checks"]])
+                         for e in r["exercises"]]
+            result = TopicResult(r["topic"], exercises, r["graded_file"], r["seed"], r["notes"],
+                                 (r["sandbox"] or {}).get("layers"), r["grader_seed"])
+        rows.append(LearnerResult(r["learner"], result, r["error"], r["seconds"]))
+    sandbox = data["sandbox"]
+    return BatchResult(topic, rows, data["seconds"], sandbox["layers"] if sandbox else None,
+                       data["unsandboxed"], data.get("seed", 0), data.get("grader_seed"))
+
+
+def time_report(batch: BatchResult, path: Path, runs: int = 5) -> tuple[float, float]:
+    """(seconds to import the report builder, median seconds to write the report)."""
+    started = time.perf_counter()
+    classreport = importlib.import_module("normquiz.classreport")
+    imported = time.perf_counter() - started
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        classreport.write_html(batch, path)
+        times.append(time.perf_counter() - started)
+    return imported, statistics.median(times)
+
+
 def timed(cmd: list[str]) -> float:
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
@@ -98,7 +139,11 @@ def main() -> None:
         for _ in range(args.runs):
             batch.append(timed(cmd))
             floor += [timed(FLOOR) for _ in range(5)]
-        rows = json.loads(roster.read_text())["learners"]
+        data = json.loads(roster.read_text())
+        rows = data["learners"]
+        report = Path(tmp) / "report.html"
+        imported, written = time_report(batch_from_roster(data), report)
+        report_size = report.stat().st_size
     problems = [p for row in rows for p in learners.check(expected[row["learner"]], row)]
     if len(rows) != len(expected):
         problems.append(f"{len(rows)} rows in the roster for {len(expected)} learners")
@@ -113,7 +158,11 @@ def main() -> None:
     print(f"  grades: {len(rows) - len(problems)} of {len(rows)} as expected")
     for p in problems:
         print(f"    {p}")
-    sys.exit(0 if not problems and rate >= 20 else 1)
+    extra = imported + written
+    print(f"--html: the class report of {len(rows)} learners ({report_size / 2**20:.1f} MiB) in "
+          f"{extra:.3f} s: import {imported:.3f} s + write {written:.3f} s (median of 5)  "
+          f"(goal < 1 s more) {'ok' if extra < 1 else 'SLOW'}")
+    sys.exit(0 if not problems and rate >= 20 and extra < 1 else 1)
 
 
 if __name__ == "__main__":

@@ -227,4 +227,5 @@ def grade_batch(root: Path, slug: str, *, content: Sequence[Path] = (), seed: in
              for f in folders]
     _run(tasks, max(1, jobs or default_jobs()), tuple(content), done)
     rows.sort(key=lambda r: r.learner)
-    return BatchResult(topic, rows, time.perf_counter() - started, isolation, unsandboxed)
+    return BatchResult(topic, rows, time.perf_counter() - started, isolation, unsandboxed,
+                       seed=seed, grader_seed=grader_seed)

@@ -303,9 +303,7 @@ def hint(ctx: click.Context, exercise_id: str, show_all: bool) -> None:
     if show_all:
         shown = len(hints)
     elif workspace is not None:
-        shown = min(workspace.hints_shown.get(exercise.id, 0) + 1, len(hints))
-        workspace.hints_shown[exercise.id] = shown
-        workspace.save()
+        shown = workspace.next_hint(exercise.id, len(hints))
     else:
         shown = 1
     for i in range(0 if show_all else shown - 1, shown):
@@ -320,19 +318,33 @@ def hint(ctx: click.Context, exercise_id: str, show_all: bool) -> None:
 
 @cli.command()
 @click.argument("exercise_id", metavar="ID")
+@click.option("--plot", "plot_path", type=click.Path(dir_okay=False, path_type=Path),
+              metavar="FILE.png", help="Also write the exercise's picture as a figure to "
+              "FILE (.png, .svg or .pdf); needs matplotlib: pip install 'normquiz[plots]'.")
 @click.pass_context
-def explain(ctx: click.Context, exercise_id: str) -> None:
-    """Explain exercise ID: the idea, a worked example and the common mistakes.
+def explain(ctx: click.Context, exercise_id: str, plot_path: Path | None) -> None:
+    """Explain exercise ID: the idea, a worked example, its picture and the common mistakes.
 
     Example:
 
     \b
         normquiz explain layernorm_forward
+        normquiz explain groupnorm_forward --plot groups.png
     """
     from normquiz.content import CodeExercise
     from normquiz.questions import plain_math
 
     topic, exercise, workspace = _find(ctx, exercise_id)
+    if plot_path is not None:
+        if exercise.picture is None:
+            drawn = [e.id for t in sorted(_catalog(ctx).topics(), key=lambda t: t != topic)
+                     for e in t.exercises if e.picture]
+            more = f" and {len(drawn) - 5} more" if len(drawn) > 5 else ""
+            raise click.UsageError(f"'{exercise.id}' has no picture to plot. Exercises with "
+                                   f"one: {', '.join(drawn[:5])}{more}.")
+        from normquiz.plots import require_matplotlib
+
+        require_matplotlib()  # before any output: the error is all that is printed
     echo(style(f"{exercise.title}", bold=True) + f" · {exercise.id}")
     if isinstance(exercise, CodeExercise):
         echo(f"{topic.module}: {exercise.signature}")
@@ -344,12 +356,71 @@ def explain(ctx: click.Context, exercise_id: str) -> None:
         echo()
         echo(style("Demonstration (computed now)", bold=True))
         echo(demonstrate(topic, exercise).rstrip())
+    if exercise.picture:
+        import textwrap
+
+        from normquiz.diagrams import PICTURES, use_color
+        from normquiz.plots import terminal
+
+        text = terminal(exercise.picture, exercise.id,
+                        color=_color() is not False and use_color(sys.stdout))
+        echo()
+        about = textwrap.wrap(f"Picture · {PICTURES[exercise.picture].description}", 78)
+        echo(style("Picture", bold=True) + "\n".join(about)[len("Picture"):])
+        if text:
+            echo()
+            echo(text)
+        if plot_path is None:
+            echo(f"(A figure of it: normquiz explain {exercise.id} --plot FILE.png)")
     mistakes = getattr(exercise, "mistakes", [])
     if mistakes:
         echo()
         echo(style("Common mistakes", bold=True))
         for m in mistakes:
             echo(f"  - {m.title} [{m.id}]")
+    if plot_path is not None:
+        from normquiz.content import display_path
+        from normquiz.plots import save
+
+        try:
+            save(exercise.picture, plot_path, exercise.id)
+        except (OSError, ValueError) as e:  # an unwritable path, an unknown extension
+            raise click.ClickException(f"could not write {plot_path}: {e}") from None
+        echo()
+        echo(f"Wrote the figure to {display_path(plot_path)}.")
+
+
+@cli.command()
+@click.argument("exercise_id", required=False, metavar="[ID]")
+@click.option("--timeout", type=click.FloatRange(min=0.1), default=None,
+              help="Seconds each code exercise may run (default 10).")
+@click.option("--poll", is_flag=True,
+              help="Notice saves by checking the files every 0.3 s, for folders whose changes "
+                   "are not announced (network drives, some containers and VMs).")
+@click.pass_context
+def watch(ctx: click.Context, exercise_id: str | None, timeout: float | None,
+          poll: bool) -> None:
+    """Grade this workspace on every save and show what to fix next.
+
+    Grades the whole topic, then shows the first exercise not passed yet (from
+    ID on) with its feedback, and a progress bar. Each save of the module,
+    answers.yaml or the notebook grades it again; once it passes, on to the
+    next. Keys: h next hint, e explain, l list, r grade again, q quit (Ctrl-C
+    too). If saves go unnoticed, press r, or restart with --poll.
+
+    Example:
+
+    \b
+        normquiz watch
+        normquiz watch layernorm_backward
+    """
+    from normquiz.sandbox import DEFAULT_TIMEOUT
+    from normquiz.watch import Watch
+    from normquiz.workspace import Workspace
+
+    Watch(Workspace.find().path, _catalog(ctx), start_at=exercise_id,
+          timeout=timeout or DEFAULT_TIMEOUT, poll=poll, color=_color(),
+          explain=lambda exercise: ctx.invoke(explain, exercise_id=exercise)).run()
 
 
 @cli.command("check")
@@ -515,6 +586,9 @@ def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
                    "total and max.")
 @click.option("--json", "json_path", type=click.Path(dir_okay=False, path_type=Path),
               help="Write the roster as JSON: each learner's full result and error.")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the class report: one self-contained HTML page with the score "
+                   "distribution, the mistakes per exercise and a learner x exercise grid.")
 @click.option("--format", "fmt", type=click.Choice(GRADE_FORMATS), default=None,
               help="Write one report per learner in this format into --out.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
@@ -526,8 +600,8 @@ def quiz(ctx: click.Context, topic: str, only_open: bool) -> None:
 @click.pass_context
 def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
                     jobs: int | None, timeout: float | None, grader_seed: int | None,
-                    csv_path: Path | None, json_path: Path | None, fmt: str | None,
-                    out_dir: Path | None, unsandboxed: bool) -> None:
+                    csv_path: Path | None, json_path: Path | None, html_path: Path | None,
+                    fmt: str | None, out_dir: Path | None, unsandboxed: bool) -> None:
     """Grade a class: DIRECTORY holds one folder per learner.
 
     A learner's folder is a workspace, or just their files (module, answers.yaml,
@@ -540,6 +614,7 @@ def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
 
     \b
         normquiz grade-batch submissions/ --topic layernorm --csv grades.csv
+        normquiz grade-batch submissions/ --topic layernorm --html report.html
         normquiz grade-batch submissions/ --topic layernorm --format gradescope --out results/
     """
     import contextlib
@@ -568,6 +643,11 @@ def grade_batch_cmd(ctx: click.Context, directory: Path, topic: str, seed: int,
     if json_path is not None:
         result.write_json(json_path)
         written.append(f"the JSON roster to {display_path(json_path)}")
+    if html_path is not None:
+        from normquiz.classreport import write_html  # only here: grade-batch starts as fast
+
+        write_html(result, html_path)
+        written.append(f"the class report to {display_path(html_path)}")
     if out_dir is not None:
         reports = result.write_reports(out_dir, fmt or "text")
         written.append(f"{len(reports)} {fmt or 'text'} reports to {display_path(out_dir)}/")

@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, cast
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -34,6 +35,17 @@ CONTENT_FOLDERS = ("exercises", "solutions", "grader", "quizzes")
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
 MistakeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$")]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+def _known_picture(name: str) -> str:
+    from normquiz.diagrams import PICTURES
+
+    if name not in PICTURES:
+        raise ValueError(f"unknown picture {name!r}; one of: {', '.join(PICTURES)}")
+    return name
+
+
+PictureName = Annotated[str, AfterValidator(_known_picture)]
 
 
 # ---------------------------------------------------------------- schema
@@ -86,6 +98,9 @@ class _Exercise(_Model):
     # A function in quizzes/<topic>/generators.py, called with the exercise id,
     # whose text `normquiz explain` shows after the explanation (computed live).
     demonstration: Slug | None = None
+    # One of normquiz.diagrams.PICTURES: `normquiz explain` draws it in the terminal
+    # (`--plot FILE` writes its figure) and the topic's notebook shows it as a figure.
+    picture: PictureName | None = None
     # This exercise's test in a Gradescope autograder (default: the topic's).
     gradescope_visibility: Visibility | None = None
 

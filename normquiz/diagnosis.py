@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from normquiz.content import CodeExercise, Topic, load_mistakes, mistake_function_name
+from normquiz.diagrams import mistake_picture
 from normquiz.questions import plain_math
 from normquiz.sandbox import LearnerFailure, LearnerTimeout
 
@@ -800,6 +801,12 @@ def diagnosis_lines(exercise: CodeExercise, diagnosis: Diagnosis) -> list[str]:
         if m in diagnosis.notes:
             lines += _wrap(diagnosis.notes[m])
         lines += plain_math(mistake.feedback.strip()).splitlines()
+        # A grouping mistake (wrong-axis, instance-norm, ...) as a picture: what the
+        # function grouped beside what it should group. Plain letters: feedback also
+        # goes into JSON, JUnit and Gradescope's output.
+        picture = mistake_picture(m, exercise.picture or exercise.id)
+        if picture is not None:
+            lines += ["", *picture.splitlines()]
     for cause in diagnosis.causes:
         lines += ["", f"Diagnosis: {cause.title}"]
         lines += _wrap(cause.text)

@@ -29,14 +29,22 @@ from normquiz.text import points
 
 EXERCISE, ANSWER, CHECK = "normquiz:exercise:", "normquiz:answer:", "normquiz:check:"
 SETUP = "normquiz:setup"  # the cell that installs normquiz where it is missing: never graded
+# A cell that draws a picture (normquiz.diagrams.PICTURES): only a call, so never graded.
+FIGURE = "normquiz:figure:"
 INSTALL_CELL = """\
-# Installs normquiz where it is missing (Colab, a fresh environment); does nothing elsewhere.
+# Installs normquiz where it is missing (Colab, a fresh environment), with matplotlib for
+# the figures; does nothing where both are installed.
 import importlib.util
 import subprocess
 import sys
 
 if importlib.util.find_spec("normquiz") is None:
-    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "normquiz"])"""
+    subprocess.check_call([sys.executable, "-m", "pip", "install", "--quiet", "normquiz[plots]"])
+elif importlib.util.find_spec("matplotlib") is None and subprocess.call(
+        [sys.executable, "-m", "pip", "install", "--quiet", "normquiz[plots]"]) != 0:
+    print("matplotlib could not be installed: every cell works, but figures are not drawn.")
+importlib.invalidate_caches()
+import normquiz.plots  # the figure cells call normquiz.plots.show()"""
 _KEPT = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
 # Where a cell's tags are edited, in each Jupyter.
 TAGS_HELP = ("in JupyterLab 4 and Notebook 7: the gear icon in the right sidebar (Property "
@@ -74,9 +82,12 @@ def _split_stub(source: str) -> tuple[str, dict[str, str]]:
 
 def build_notebook(topic: Topic, seed: int) -> Any:
     """The topic as an nbformat v4 notebook: prompts, stubs, check cells, answer cells."""
+    import textwrap
+
     import nbformat
     from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+    from normquiz.diagrams import PICTURES
     from normquiz.questions import answer_help, prompt_for
 
     cells = [new_markdown_cell(
@@ -93,11 +104,25 @@ def build_notebook(topic: Topic, seed: int) -> Any:
     # setup() tells check() the topic and seed when the notebook is on its own.
     cells.append(new_code_cell("\n".join(filter(None, [
         imports, "import normquiz", "", f'normquiz.setup("{topic.slug}", seed={seed})']))))
+
+    def figure_cell(picture: str) -> Any:
+        # Only a call, which the graded module leaves out; it needs no import of its own
+        # (an import would be kept, and the sandbox cannot read normquiz's files).
+        about = textwrap.wrap(PICTURES[picture].description, 86)
+        return new_code_cell("\n".join(["# A figure, never graded: run the cell to draw it.",
+                                        *(f"# {line}" for line in about),
+                                        f'normquiz.plots.show("{picture}")']),
+                             metadata={"tags": [FIGURE + picture]})
+
+    shown: list[str] = []  # each picture once: a tag is on one cell
     for e in topic.exercises:
         title = f"## `{e.id}`: {e.title} ({points(e.points)})"
         if isinstance(e, CodeExercise):
             cells.append(new_markdown_cell(f"{title}\n\n`{e.signature}`\n\n{e.prompt.strip()}"))
             cells.append(new_markdown_cell(f"**Worked example.**\n\n{e.explanation.strip()}"))
+            if e.picture and e.picture not in shown:  # the worked example has told the idea
+                cells.append(figure_cell(e.picture))
+                shown.append(e.picture)
             cells.append(new_code_cell(functions[e.function],
                                        metadata={"tags": [EXERCISE + e.id]}))
         else:
@@ -105,6 +130,15 @@ def build_notebook(topic: Topic, seed: int) -> Any:
             cells.append(new_code_cell(f"{e.id} = None  # your answer: {answer_help(e)}",
                                        metadata={"tags": [ANSWER + e.id]}))
         cells.append(new_code_cell(f'normquiz.check("{e.id}")', metadata={"tags": [CHECK + e.id]}))
+    # A question's picture shows its answer: after all the questions.
+    after = [q.picture for q in topic.questions if q.picture and q.picture not in shown]
+    after = list(dict.fromkeys(after))
+    if after:
+        cells.append(new_markdown_cell(
+            "## Pictures\n\nThe figures behind this notebook's questions, computed when you "
+            "run their cells (they need matplotlib, which the first cell installs where it is "
+            "missing). They give answers away: look once you have answered."))
+        cells += [figure_cell(p) for p in after]
     notebook = new_notebook(cells=cells, metadata={
         "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
         "language_info": {"name": "python"},

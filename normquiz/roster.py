@@ -60,6 +60,21 @@ def _num(x: float) -> str:
     return f"{round(x, 4):g}"
 
 
+def mistake_title(topic: Topic, exercise_id: str, mistake_id: str) -> str:
+    """A mistake's one-line explanation: its title where the exercise declares it, else
+    where another exercise of the topic does; for a choice option naming a mistake that
+    no exercise declares, the option's text."""
+    exercise = topic.exercise(exercise_id)
+    for e in [exercise, *topic.exercises]:
+        for m in getattr(e, "mistakes", []):
+            if m.id == mistake_id:
+                return m.title
+    for option in getattr(exercise, "options", []):
+        if option.mistake == mistake_id:
+            return f"Answered “{' '.join(option.text.split())}”"
+    return ""
+
+
 @dataclass
 class MistakeCount:
     exercise: str
@@ -75,6 +90,8 @@ class BatchResult:
     seconds: float = 0.0
     isolation: dict[str, Any] | None = None  # what a worker of this run reported
     unsandboxed: bool = False  # graded even though a layer was missing
+    seed: int = 0  # the numeric questions' seed of folders that record none
+    grader_seed: int | None = None  # the checks' inputs for every learner; None: fresh each
 
     @property
     def graded(self) -> list[LearnerResult]:
@@ -104,9 +121,8 @@ class BatchResult:
         ranked = sorted(counts.items(), key=lambda kv: (-kv[1], order.get(kv[0][0], 0), kv[0][1]))
         out = []
         for (exercise_id, mistake_id), n in ranked:
-            exercise = self.topic.exercise(exercise_id)
-            titles = {m.id: m.title for m in getattr(exercise, "mistakes", [])}
-            out.append(MistakeCount(exercise_id, mistake_id, titles.get(mistake_id, ""), n))
+            out.append(MistakeCount(exercise_id, mistake_id,
+                                    mistake_title(self.topic, exercise_id, mistake_id), n))
         return out
 
     # ------------------------------------------------------------ files
@@ -137,6 +153,8 @@ class BatchResult:
             },
             "sandbox": sandbox_json(self.isolation),
             "unsandboxed": self.unsandboxed,
+            "seed": self.seed,
+            "grader_seed": self.grader_seed,
         }
 
     def write_json(self, path: Path) -> None:

@@ -26,17 +26,18 @@ class Places:
         self.module = module  # the module's name as the learner sees it
 
     def rerun(self, exercise_id: str) -> str:
-        return f"normquiz grade {exercise_id}"
+        """How the learner grades it again, after "then"."""
+        return f"run normquiz grade {exercise_id}"
 
     def fill_in(self, function: str, exercise_id: str) -> str:
         """What to do about a function that is still the stub."""
         return (f"Not implemented yet: fill in the # TODO lines of {function} in "
-                f"{self.module}, then run {self.rerun(exercise_id)}.")
+                f"{self.module}, then {self.rerun(exercise_id)}.")
 
     def answer(self, question_id: str) -> str:
         """What to do about a question not answered yet."""
         return (f"Not answered yet: give your answer to '{question_id}' in answers.yaml, "
-                f"then run {self.rerun(question_id)}.")
+                f"then {self.rerun(question_id)}.")
 
     def line(self, number: int) -> str:
         """Where line `number` of the graded module is, as the learner finds it."""
@@ -63,6 +64,7 @@ class NotebookPlaces(Places):
         return (f"Not answered yet: replace None with your answer in the answer cell of "
                 f"'{question_id}', run it, then {self.rerun(question_id)}.")
 
+
     def line(self, number: int) -> str:
         if self.origins is None:  # a kernel: its cells' numbers are not known
             return f"{self.module}, line {number}"
@@ -70,3 +72,10 @@ class NotebookPlaces(Places):
             cell, cell_line = self.origins[number - 1]
             return f"{self.module}, cell {cell}, line {cell_line}"
         return f"{self.module}, line {number}"
+
+
+class WatchedPlaces(Places):
+    """A workspace under `normquiz watch`: saving the file grades it again."""
+
+    def rerun(self, exercise_id: str) -> str:
+        return "save: the watch grades it again"

@@ -82,6 +82,13 @@ class Workspace:
                                    "max_score": e.max_score}
         self.save()
 
+    def next_hint(self, exercise_id: str, available: int) -> int:
+        """Record one more hint of `exercise_id` shown (at most `available`); its number."""
+        shown = min(self.hints_shown.get(exercise_id, 0) + 1, available)
+        self.hints_shown[exercise_id] = shown
+        self.save()
+        return shown
+
     def save(self) -> None:
         """Write the state file atomically: a crash never leaves half a file."""
         if not self.keeps_state:

@@ -136,6 +136,20 @@ def with_mistake(catalog, topic: Topic, folder: Path, exercise_id: str,
     return Expected(mistake=(exercise_id, mistake_id))
 
 
+def with_wrong_choices(catalog, topic: Topic, folder: Path, *question_ids: str) -> Expected:
+    """The reference code, every answer right but these choice questions', each answered
+    with its first option that names a misconception."""
+    _workspace(catalog, topic, folder, reference_source(topic))
+    answers = correct_answers(topic, SEED)
+    for question_id in question_ids:
+        question = topic.exercise(question_id)
+        answers[question_id] = next(letter for letter, o in zip(question.letters,
+                                                                question.options) if o.mistake)
+    (folder / ANSWERS_FILE).write_text(yaml.safe_dump(answers), encoding="utf-8")
+    first = topic.exercise(question_ids[0])
+    return Expected(mistake=(first.id, next(o.mistake for o in first.options if o.mistake)))
+
+
 def hostile(catalog, topic: Topic, folder: Path, kind: str) -> Expected:
     function, code, status = HOSTILE[kind]
     source = reference_source(topic) + "\n\n" + textwrap.dedent(code)

@@ -1341,3 +1341,23 @@ def test_grading_through_the_sandbox_names_mistakes_and_causes(tmp_path):
     assert "Diagnosis: A signature other than the contract's" in step.feedback
     assert "`layernorm_rnn_step(x_t, h_prev, W_xh, W_hh, gain, bias, eps=1e-5)`" in " ".join(
         step.feedback.split())
+
+
+@pytest.mark.parametrize(("exercise_id", "func", "mistake"), [
+    ("layernorm_forward", ln_axis0_std, "wrong-axis"),
+    ("batchnorm_forward", bn_axis1, "wrong-axis"),
+    ("groupnorm_forward", gn_interleaved, "interleaved-groups"),
+])
+def test_a_grouping_mistake_is_drawn_beside_the_right_grouping(exercise_id, func, mistake):
+    topic, exercise = exercise_of(exercise_id)
+    d = diagnosed(exercise_id, func)
+    assert d.mistakes == [mistake]
+    text = "\n".join(diagnosis_lines(exercise, d))
+    assert "What your function grouped" in text and "What it should group" in text
+    assert "\x1b[" not in text  # plain letters: feedback goes into JSON and reports too
+
+
+def test_a_mistake_that_is_no_grouping_has_no_picture():
+    topic, exercise = exercise_of("layernorm_forward")
+    d = diagnosed("layernorm_forward", ln_one_pass)
+    assert "What your function grouped" not in "\n".join(diagnosis_lines(exercise, d))

@@ -17,6 +17,7 @@ from normquiz.notebook import (
     ANSWER,
     CHECK,
     EXERCISE,
+    FIGURE,
     _split_stub,
     build_notebook,
     read_notebook,
@@ -426,6 +427,15 @@ def test_every_topics_notebook_as_shipped_runs_alone_with_useful_feedback(tmp_pa
     for exercise_id, text in outputs.items():
         assert "Traceback" not in text and "Error" not in text, (exercise_id, text)
         assert "not answered yet" in text.lower() or "not implemented yet" in text.lower(), text
+    # Every figure cell drew its figure in the kernel, as a PNG (matplotlib is a test extra).
+    from normquiz.diagrams import PICTURES
+
+    figures = [(t[len(FIGURE):], c) for c in combined.cells
+               for t in c.metadata.get("tags", []) if t.startswith(FIGURE)]
+    assert {name for name, _ in figures} == set(PICTURES)
+    for name, cell in figures:
+        images = [o for o in cell.outputs if "image/png" in o.get("data", {})]
+        assert len(images) == 1 and len(images[0]["data"]["image/png"]) > 5000, (name, cell)
 
 
 def test_every_topics_notebook_filled_in_passes_alone_in_the_kernel_and_in_grade(tmp_path):

@@ -100,13 +100,18 @@ def _die_with_parent() -> None:
         pass  # best effort: Sandbox.stop() kills the worker in every ordinary case
 
 
-def _child(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> NoReturn:
-    """Become a sandbox worker, as `python -I -m normquiz.sandbox.worker CONFIG` would be."""
+def _child(sock: socket.socket, message: dict[str, Any], fds: list[int],
+           in_session: int) -> NoReturn:
+    """Become a sandbox worker, as `python -I -m normquiz.sandbox.worker CONFIG` would be.
+
+    `in_session` is closed once this process leads its own session (see serve).
+    """
     code = 1
     try:
         sock.close()
         req_fd, resp_fd, err_fd = fds
         os.setsid()
+        os.close(in_session)
         _die_with_parent()
         null = os.open(os.devnull, os.O_RDWR)
         os.dup2(null, 0)
@@ -173,14 +178,26 @@ def serve(sock: socket.socket) -> None:
         if message is None:
             return  # the grading process has gone: so does its fork server
         if message.get("op") == "spawn":
+            # The pid is sent once the child leads its own session: Sandbox.stop() kills
+            # the worker by its process group, which a child not yet past setsid() lacks,
+            # so a stop right after a start would miss it and wait for it forever.
+            in_session_r, in_session_w = os.pipe()
             try:
                 pid = os.fork()
             except OSError as e:
                 reply: dict[str, Any] = {"error": str(e)}
             else:
                 if pid == 0:
-                    _child(sock, message, fds)
+                    os.close(in_session_r)
+                    _child(sock, message, fds, in_session_w)
                 reply = {"pid": pid}
+                os.close(in_session_w)
+                in_session_w = -1
+                os.read(in_session_r, 1)  # end of file: setsid() done, or the child died
+            finally:
+                for fd in (in_session_r, in_session_w):
+                    if fd >= 0:
+                        os.close(fd)
             for fd in fds:
                 os.close(fd)
         elif message.get("op") == "wait":
