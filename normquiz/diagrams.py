@@ -212,15 +212,16 @@ def panel(grouping: str, shape: Sequence[int] = BATCH, num_groups: int = GROUPS,
         for n, row in enumerate(ids):
             lines.append(f"{label[n]:<{width}}" + "".join(_cell(k, color) for k in row))
         return lines
+    # Samples and channels numbered from 0, as the group norm exercise and questions do.
     samples, positions = shape[0], shape[2]
-    width = len(f"ch {channels}") + 1
-    block = max(2 * positions, len(f"sample {samples}")) + 2  # one sample's columns
-    lines.append(" " * width + "".join(f"{f'sample {n + 1}':<{block}}"
+    width = len(f"ch {channels - 1}") + 1
+    block = max(2 * positions, len(f"sample {samples - 1}")) + 2  # one sample's columns
+    lines.append(" " * width + "".join(f"{f'sample {n}':<{block}}"
                                        for n in range(samples)).rstrip())
     for c in range(channels):
         row = "".join(_pad("".join(_cell(ids[n][c][s], color) for s in range(positions)), block)
                       for n in range(samples))
-        lines.append(f"{f'ch {c + 1}':<{width}}" + row.rstrip())
+        lines.append(f"{f'ch {c}':<{width}}" + row.rstrip())
     return lines
 
 

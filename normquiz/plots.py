@@ -265,10 +265,11 @@ def _grouping_axes(ax: Any, grouping: str, shape: tuple[int, ...]) -> None:
         blocks = [ids[n] for n in range(n_)]
         gap = np.full((c_, 1), np.nan)
         grid = np.hstack([p for n, b in enumerate(blocks) for p in ((gap, b) if n else (b,))])
-        xlabels = [str(s + 1) if s < s_ else "" for n in range(n_) for s in range(s_ + 1)][:-1]
-        ax.set_xlabel("position (H·W) in " + ", ".join(f"sample {n + 1}" for n in range(n_)))
+        # Numbered from 0, as the group norm exercise and questions number them.
+        xlabels = [str(s) if s < s_ else "" for n in range(n_) for s in range(s_ + 1)][:-1]
+        ax.set_xlabel("position (H·W) in " + ", ".join(f"sample {n}" for n in range(n_)))
         ax.set_ylabel("channel")
-        ax.set_yticks(range(c_), [f"{c + 1}" for c in range(c_)])
+        ax.set_yticks(range(c_), [f"{c}" for c in range(c_)])
     colors = ListedColormap(_GROUP_COLORS)
     ax.imshow(np.ma.masked_invalid(grid % len(_GROUP_COLORS)), cmap=colors,
               vmin=-0.5, vmax=len(_GROUP_COLORS) - 0.5)

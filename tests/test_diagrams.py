@@ -341,3 +341,9 @@ def test_the_readme_shows_the_picture_explain_draws():
     assert grouping_picture("ln-vs-bn") in readme
     assert "(docs/picture-group-norm.png)" in readme
     assert (root / "docs" / "picture-group-norm.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_samples_and_channels_are_numbered_from_0_as_the_group_norm_content_numbers_them():
+    text = "\n".join(diagrams.panel("gn", diagrams.CONV))
+    assert "ch 0" in text and "sample 0" in text
+    assert f"ch {diagrams.CONV[1]}" not in text and f"sample {diagrams.CONV[0]}" not in text
