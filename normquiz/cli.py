@@ -251,7 +251,12 @@ def grade(ctx: click.Context, target: str | None, as_json: bool, fmt: str,
         why = f" ({work.why})" if work.why else ""
         echo(style(f"normquiz · {result.topic}", bold=True) + f" · grading {graded}{why}")
         echo()
-        echo(render_text(result, style if _color() is not False else _plain))
+        text = render_text(result, style if _color() is not False else _plain)
+        if _color() is not False:  # click drops the colours again where there is no terminal
+            from normquiz.diagrams import colorize
+
+            text = colorize(text)
+        echo(text)
     ctx.exit(0 if result.passed else EXIT_FAILED)
 
 

@@ -310,3 +310,23 @@ def bar(value: float, low: float, high: float, width: int, log: bool = False) ->
     eighths = round(_position(value, low, high, log) * width * 8)
     full, rest = divmod(eighths, 8)
     return ("█" * full + (_EIGHTHS[rest] if rest else "")).ljust(width)
+
+
+# A row of a grouping grid as feedback carries it, in plain letters: a label ("case 0",
+# "ch 1") and letter cells, once or twice side by side.
+_GRID_ROW = re.compile(r"\s*(?:(?:case|ch) \d+ +(?:[a-z0-9] +)*[a-z0-9] ?\s*)+")
+_GRID_PART = re.compile(r"((?:case|ch) \d+ +)((?:[a-z0-9] +)*[a-z0-9](?= |$))")
+
+
+def colorize(text: str) -> str:
+    """Plain grouping pictures in `text` (feedback, a report) with each group's colour,
+    for a colour terminal; every other line is left as it is."""
+    def cell(c: re.Match[str]) -> str:
+        colored = _cell(LETTERS.index(c.group(1)), True)  # the letter and one space
+        return colored if c.group(2) else colored.replace(" \x1b[0m", "\x1b[0m")
+
+    def part(m: re.Match[str]) -> str:
+        return m.group(1) + re.sub(r"([a-z0-9])( ?)", cell, m.group(2))
+
+    return "\n".join(_GRID_PART.sub(part, line) if _GRID_ROW.fullmatch(line) else line
+                      for line in text.split("\n"))

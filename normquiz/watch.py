@@ -347,6 +347,10 @@ class Watch:
         while feedback and not feedback[-1].strip():
             feedback.pop()
         lines += [f"    {line}" if line else "" for line in feedback]
+        if self.color is not False:  # a grouping picture in each group's colour
+            from normquiz.diagrams import colorize
+
+            lines = colorize("\n".join(lines)).split("\n")
         return lines
 
     def footer_lines(self) -> list[str]:

@@ -347,3 +347,29 @@ def test_samples_and_channels_are_numbered_from_0_as_the_group_norm_content_numb
     text = "\n".join(diagrams.panel("gn", diagrams.CONV))
     assert "ch 0" in text and "sample 0" in text
     assert f"ch {diagrams.CONV[1]}" not in text and f"sample {diagrams.CONV[0]}" not in text
+
+
+def test_grade_colours_a_grouping_picture_on_a_terminal_only(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from normquiz.cli import cli
+    from normquiz.content import default_catalog
+    from normquiz.selfcheck import mistake_source
+    from normquiz.workspace import start
+
+    topic = default_catalog().topic("layernorm")
+    ws = start(default_catalog(), "layernorm", tmp_path / "ws", seed=1).workspace.path
+    (ws / "layernorm.py").write_text(
+        mistake_source(topic, topic.exercise("layernorm_forward"), "wrong-axis"))
+    monkeypatch.chdir(ws)
+
+    def graded(color: bool, env: dict) -> str:
+        return CliRunner().invoke(cli, ["grade", "layernorm_forward"], env=env,
+                                  color=color).output
+
+    plain = graded(False, {})
+    assert "What your function grouped" in plain and "\x1b[" not in plain
+    coloured = graded(True, {})
+    assert "\x1b[48;5;" in coloured  # each group's background
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == plain
+    assert "\x1b[" not in graded(True, {"NO_COLOR": "1"})
