@@ -6,6 +6,7 @@ import ast
 import math
 import re
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -318,6 +319,20 @@ def separated(answers: list[Any], tolerance: float = 1e-3, factor: float = 10.0)
     vectors = [np.atleast_1d(np.asarray(a, dtype=float)).ravel().tolist() for a in answers]
     return all(len(u) != len(v) or max(abs(x - y) for x, y in zip(u, v)) > factor * tolerance
                for i, u in enumerate(vectors) for v in vectors[i + 1:])
+
+
+def wrong_in_every_part(answer: list[Any], mistakes: dict[str, list[Any]],
+                        shared: dict[str, Collection[int]] | None = None,
+                        tolerance: float = 1e-3, factor: float = 10.0) -> bool:
+    """Whether every mistaken list answer is more than `factor` x `tolerance` away from
+    the right one in every part, so that a wrong method never earns a part by chance
+    (a list answer is graded part by part). `shared` names, per mistake, the parts it
+    computes the right way by design (the mean of a [mu, sigma] answer whose mistake
+    is in sigma)."""
+    shared = shared or {}
+    return all(abs(float(m) - float(a)) > factor * tolerance
+               for name, values in mistakes.items()
+               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
 
 
 def _close(a: list[float], b: list[float], tol: float) -> bool:

@@ -8,7 +8,7 @@ and from every other mistaken answer, so a wrong answer is never ambiguous.
 
 import numpy as np
 
-from normquiz.questions import separated
+from normquiz.questions import separated, wrong_in_every_part
 
 _LAYOUTS = {
     # rows are features: the way the notes write their batch
@@ -17,20 +17,8 @@ _LAYOUTS = {
 }
 
 
-
 def _floats(values):
     return [float(v) for v in values]
-
-
-def _wrong_in_every_part(answer, mistakes, shared=None):
-    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
-    the right one in every part, so that a wrong method never earns a part by chance.
-    `shared` names, per mistake, the parts it computes the right way by design (the
-    mean of a [mu, sigma] answer whose mistake is in sigma)."""
-    shared = shared or {}
-    return all(abs(float(m) - float(a)) > 10 * 1e-3
-               for name, values in mistakes.items()
-               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
 
 
 def feature_std(rng):
@@ -53,7 +41,7 @@ def feature_std(rng):
             "mean-abs-deviation": np.mean(np.abs(centered), axis=1),
             "wrong-orientation": features.std(axis=0),  # one per training case
         }
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
+        if separated([answer, *mistakes.values()]) and wrong_in_every_part(answer, mistakes):
             layout, first = _LAYOUTS[rows_are_features]
             return {
                 "data": {"a": shown.astype(int).tolist(), "n": n, "layout": layout,
@@ -83,7 +71,7 @@ def bn_output(rng):
             "unbiased-variance": gain * centered / a.std(ddof=1) + bias,
         }
         # A case at the mean (x_hat = 0) outputs b whichever way it is scaled.
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
+        if separated([answer, *mistakes.values()]) and wrong_in_every_part(answer, mistakes):
             return {
                 "data": {"a": a.astype(int).tolist(), "g": gain, "b": bias},
                 "answer": _floats(answer),

@@ -8,23 +8,11 @@ and from every other mistaken answer, so a wrong answer is never ambiguous.
 
 import numpy as np
 
-from normquiz.questions import separated
+from normquiz.questions import separated, wrong_in_every_part
 
 # (C, G, L): channels, groups and positions. 1 < G < C, so consecutive and
 # interleaved groups differ, and C/G >= 2, so a group pools several channels.
 _LAYOUTS = [(4, 2, 2), (4, 2, 3), (6, 2, 2), (6, 3, 2), (6, 3, 3)]
-
-
-def _wrong_in_every_part(answer, mistakes, shared=None):
-    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
-    the right one in every part, so that a wrong method never earns a part by chance.
-    `shared` names, per mistake, the parts it computes the right way by design (the
-    mean of a [mu, sigma] answer whose mistake is in sigma)."""
-    shared = shared or {}
-    return all(abs(float(m) - float(a)) > 10 * 1e-3
-               for name, values in mistakes.items()
-               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
-
 
 
 def group_stats(rng):
@@ -50,7 +38,7 @@ def group_stats(rng):
         }
         shared = {m: (0,) for m in ("sample-std", "variance-not-std",
                                     "mean-of-channel-variances")}
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(
+        if separated([answer, *mistakes.values()]) and wrong_in_every_part(
                 answer, mistakes, shared):
             return {
                 "data": {"x1": x[0].tolist(), "x2": x[1].tolist(), "c": c, "g": g,

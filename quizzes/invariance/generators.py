@@ -18,7 +18,7 @@ import textwrap
 
 import numpy as np
 
-from normquiz.questions import separated
+from normquiz.questions import separated, wrong_in_every_part
 
 # ---------------------------------------------------------------- the experiment
 
@@ -179,19 +179,6 @@ def table1_demo(exercise_id):
 # ---------------------------------------------------------------- numeric questions
 
 
-
-
-def _wrong_in_every_part(answer, mistakes, shared=None):
-    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
-    the right one in every part, so that a wrong method never earns a part by chance.
-    `shared` names, per mistake, the parts it computes the right way by design (the
-    mean of a [mu, sigma] answer whose mistake is in sigma)."""
-    shared = shared or {}
-    return all(abs(float(m) - float(a)) > 10 * 1e-3
-               for name, values in mistakes.items()
-               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
-
-
 def _ln(a, ddof=0):
     """Layer norm of one case's summed inputs, gain 1, bias 0, eps 0."""
     return (a - a.mean()) / a.std(ddof=ddof)
@@ -212,27 +199,7 @@ def ln_weight_shift(rng):
     The notes' formula (errata claims 51-53), with c^T read as the sum of c's
     entries as errata.md does: (a + c.x - mu - sum(c)) / sqrt(var + (c.(x - 1))^2).
     """
-    while True:
-        w, x = _small_layer(rng)
-        gamma = rng.integers(-2, 4, size=w.shape[1])
-        a = (w @ x).astype(float)
-        shifted = ((w + gamma) @ x).astype(float)
-        if a.std() < 0.5 or not gamma.any():
-            continue  # a near-constant layer, or no re-centering at all
-        answer = _ln(shifted)
-        notes = (a + gamma @ x - a.mean() - gamma.sum()) / np.sqrt(
-            a.var() + float(gamma @ (x - 1)) ** 2)
-        mistakes = {
-            "ln-recentering-not-invariant": notes,
-            "unbiased-variance": _ln(shifted, ddof=1),
-        }
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
-            return {
-                "data": {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
-                         "h": w.shape[0], "d": w.shape[1]},
-                "answer": [float(v) for v in answer],
-                "mistakes": {m: [float(v) for v in vs] for m, vs in mistakes.items()},
-            }
+    return _weight_recentering(rng, deltas=(1,))
 
 
 def ln_data_shift(rng):
@@ -264,10 +231,16 @@ def ln_weight_scale_shift(rng):
     It equals LN(W x). The notes' formula (errata claims 51-53) is applied to the
     re-scaled layer delta W, whose summed inputs are delta a.
     """
+    return _weight_recentering(rng, deltas=(2, 3))
+
+
+def _weight_recentering(rng, deltas):
+    """LN((delta W + 1 gamma^T) x) for a delta drawn from `deltas` (none drawn for one),
+    against the notes' formula applied to the summed inputs delta a."""
     while True:
         w, x = _small_layer(rng)
         gamma = rng.integers(-2, 4, size=w.shape[1])
-        delta = int(rng.choice([2, 3]))
+        delta = int(rng.choice(deltas)) if len(deltas) > 1 else deltas[0]
         a = (w @ x).astype(float)
         shifted = ((delta * w + gamma) @ x).astype(float)
         if a.std() < 0.5 or not gamma.any():
@@ -280,10 +253,11 @@ def ln_weight_scale_shift(rng):
             "ln-recentering-not-invariant": notes,
             "unbiased-variance": _ln(shifted, ddof=1),
         }
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(answer, mistakes):
+        if separated([answer, *mistakes.values()]) and wrong_in_every_part(answer, mistakes):
+            data = {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
+                    "h": w.shape[0], "d": w.shape[1]}
             return {
-                "data": {"W": w.tolist(), "x": x.tolist(), "gamma": gamma.tolist(),
-                         "delta": delta, "h": w.shape[0], "d": w.shape[1]},
+                "data": data if len(deltas) == 1 else {**data, "delta": delta},
                 "answer": [float(v) for v in answer],
                 "mistakes": {m: [float(v) for v in vs] for m, vs in mistakes.items()},
             }

@@ -8,24 +8,12 @@ and from every other mistaken answer, so a wrong answer is never ambiguous.
 
 import numpy as np
 
-from normquiz.questions import separated
+from normquiz.questions import separated, wrong_in_every_part
 
 # (N, H): N training cases (rows) and H hidden units (columns), never square,
 # so rows and columns cannot be confused; H >= 3 because with two values the
 # mean absolute deviation equals the standard deviation.
 _SHAPES = [(3, 5), (4, 3), (3, 4), (2, 4), (4, 5), (2, 3)]
-
-
-def _wrong_in_every_part(answer, mistakes, shared=None):
-    """Whether every mistaken list answer is more than ten tolerances (1e-3) away from
-    the right one in every part, so that a wrong method never earns a part by chance.
-    `shared` names, per mistake, the parts it computes the right way by design (the
-    mean of a [mu, sigma] answer whose mistake is in sigma)."""
-    shared = shared or {}
-    return all(abs(float(m) - float(a)) > 10 * 1e-3
-               for name, values in mistakes.items()
-               for i, (m, a) in enumerate(zip(values, answer)) if i not in shared.get(name, ()))
-
 
 
 def sample_stats(rng):
@@ -44,7 +32,7 @@ def sample_stats(rng):
             "wrong-orientation": [column.mean(), column.std()],
         }
         shared = {m: (0,) for m in ("sample-std", "variance-not-std", "mean-abs-deviation")}
-        if separated([answer, *mistakes.values()]) and _wrong_in_every_part(
+        if separated([answer, *mistakes.values()]) and wrong_in_every_part(
                 answer, mistakes, shared):
             return {
                 "data": {"a": a.tolist(), "n": n, "h": h, "k": k + 1},
