@@ -14,16 +14,28 @@ from normquiz.content import Catalog
 
 # The toy course's graders are content, collected only by normquiz itself.
 collect_ignore = ["fixtures"]
+# pytester runs pytest on small test files: tests/test_ci_rules.py checks these rules.
+pytest_plugins = ("pytester",)
+
+
+def _fail_a_skip_under_ci(report: pytest.CollectReport | pytest.TestReport) -> None:
+    """Under CI no test may skip: a skip there means CI did not test something."""
+    if UNDER_CI and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
 
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> object:
-    """Under CI no test may skip: a skip there means CI did not test something."""
     outcome = yield
-    report = outcome.get_result()
-    if UNDER_CI and report.skipped and not hasattr(report, "wasxfail"):
-        report.outcome = "failed"
-        report.longrepr = f"skipped under CI, where every test must run: {report.longrepr}"
+    _fail_a_skip_under_ci(outcome.get_result())
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> object:
+    # A module that skips as a whole (pytest.skip(allow_module_level=True), importorskip).
+    outcome = yield
+    _fail_a_skip_under_ci(outcome.get_result())
 
 
 @pytest.fixture(autouse=True)

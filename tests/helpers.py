@@ -15,12 +15,15 @@ UNDER_CI = os.environ.get("CI") == "true"
 
 
 def needs(condition: bool, what: str) -> None:
-    """Skip when `what` is missing on a developer's machine; under CI, fail instead."""
+    """Skip when `what` is missing on a developer's machine; under CI, fail instead.
+
+    Works in a test and at a module's top level (the whole module then skips or fails).
+    """
     if condition:
         return
     if UNDER_CI:
-        pytest.fail(f"{what} is missing, and CI must run this test")
-    pytest.skip(f"{what} is missing on this machine")
+        pytest.fail(f"{what} is missing, and CI must run this test", pytrace=False)
+    pytest.skip(f"{what} is missing on this machine", allow_module_level=True)
 
 FOUR_DECIMALS = r"(?<![\d.§])\d+\.\d{4,5}(?!\d)"
 

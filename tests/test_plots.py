@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import importlib.util
 import sys
 
 import numpy as np
 import pytest
+from helpers import needs
 
-pytest.importorskip("matplotlib")  # a test extra: under CI it is there (a skip fails CI)
+# A test extra: skipped on a developer's machine without it, a failure under CI.
+needs(importlib.util.find_spec("matplotlib") is not None, "matplotlib (the plots test extra)")
 
 import matplotlib  # noqa: E402
 
