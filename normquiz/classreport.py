@@ -138,10 +138,6 @@ def _version() -> str:
     return __version__
 
 
-def _max_score(topic: Topic) -> float:
-    return float(sum(e.points for e in topic.exercises))
-
-
 def _by_id(row: LearnerResult) -> dict[str, ExerciseResult]:
     return {x.id: x for x in row.result.exercises} if row.result is not None else {}
 
@@ -161,7 +157,7 @@ def _unsandboxed_warning(result: BatchResult) -> str:
 
 def _glance(result: BatchResult) -> str:
     graded, errors = result.graded, result.errors
-    max_score = _max_score(result.topic)
+    max_score = result.topic.max_score
     totals = [r.score() for r in graded]
     crashed = [(r, x) for r in graded for x in _by_id(r).values()
                if x.status in ("error", "timeout")]
@@ -421,7 +417,7 @@ def _grid(result: BatchResult) -> str:
         # No scrolling box around the grid: it would clip the cells' feedback.
         "<table class=\"grid\" id=\"grid-table\"><thead><tr>"
         "<th scope=\"col\" data-sort=\"name\">Learner</th>"
-        f"<th scope=\"col\" data-sort=\"total\">Total<br><small>of {number(_max_score(topic))}"
+        f"<th scope=\"col\" data-sort=\"total\">Total<br><small>of {number(topic.max_score)}"
         f"</small></th>{heads}</tr></thead><tbody>",
         *rows,
         "</tbody></table></section>",
@@ -461,7 +457,7 @@ def _run(result: BatchResult, generated: datetime) -> str:
     facts: list[tuple[str, str]] = [
         ("normquiz", _e(_version())),
         ("Topic", f"<code>{_e(result.topic.slug)}</code> ({len(result.topic.exercises)} "
-                  f"exercises, {number(_max_score(result.topic))} points)"),
+                  f"exercises, {number(result.topic.max_score)} points)"),
         ("Graded", f"{len(result.learners)} learners in {result.seconds:.1f} s; report written "
                    f"{generated:%Y-%m-%d %H:%M:%S} UTC"),
         ("Question seed", f"each learner's own, from their workspace; folders that record "

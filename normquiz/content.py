@@ -388,6 +388,11 @@ class Topic:
     def questions(self) -> list[Exercise]:
         return [e for e in self.exercises if not isinstance(e, CodeExercise)]
 
+    @property
+    def max_score(self) -> float:
+        """The topic's points: every exercise's and question's."""
+        return float(sum(e.points for e in self.exercises))
+
     def exercise(self, exercise_id: str) -> Exercise:
         for e in self.exercises:
             if e.id == exercise_id:

@@ -16,7 +16,7 @@ from typing import Any
 from normquiz.content import Topic
 from normquiz.errors import WorkspaceError
 from normquiz.notebook import answer_assignments, answer_from_source
-from normquiz.submission import Work, answer_problem
+from normquiz.submission import Work, answer_problem, grade
 from normquiz.text import NotebookPlaces
 from normquiz.workspace import Workspace
 
@@ -294,7 +294,6 @@ def _check(exercise_id: str | None, namespace: dict[str, Any] | None,
     import sys
 
     from normquiz.content import default_catalog
-    from normquiz.submission import grade
 
     namespace = namespace if namespace is not None else vars(sys.modules["__main__"])
     try:

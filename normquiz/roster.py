@@ -41,7 +41,7 @@ class LearnerResult:
         if self.result is not None:
             body = self.result.to_json()
         else:
-            body = {"topic": topic.slug, "score": 0.0, "max_score": _max_score(topic),
+            body = {"topic": topic.slug, "score": 0.0, "max_score": topic.max_score,
                     "graded_file": None, "seed": None, "grader_seed": None, "exercises": []}
         return {"learner": self.learner, "status": self.status, "error": self.error,
                 "seconds": round(self.seconds, 3), **body}
@@ -50,10 +50,6 @@ class LearnerResult:
 def _exercises(row: LearnerResult) -> list[ExerciseResult]:
     """A learner's exercise results; none for a folder that could not be graded."""
     return row.result.exercises if row.result is not None else []
-
-
-def _max_score(topic: Topic) -> float:
-    return float(sum(e.points for e in topic.exercises))
 
 
 def _num(x: float) -> str:
@@ -130,7 +126,7 @@ class BatchResult:
     def write_csv(self, path: Path) -> None:
         """One row per learner: a score column per exercise, then total and max."""
         ids = [e.id for e in self.topic.exercises]
-        max_score = _max_score(self.topic)
+        max_score = self.topic.max_score
         with open(path, "w", newline="", encoding="utf-8") as f:
             writer = csv.writer(f)
             writer.writerow(["learner", "status", *ids, "total", "max", "error"])
@@ -142,7 +138,7 @@ class BatchResult:
     def to_json(self) -> dict[str, Any]:
         return {
             "topic": self.topic.slug,
-            "max_score": _max_score(self.topic),
+            "max_score": self.topic.max_score,
             "seconds": round(self.seconds, 3),
             "learners": [r.to_json(self.topic) for r in self.learners],
             "summary": {
@@ -173,7 +169,7 @@ class BatchResult:
                 text = (json.dumps(r.to_json(self.topic), indent=2, ensure_ascii=False)
                         if fmt == "json" else formats.render(r.result, fmt, r.seconds))
             elif fmt == "gradescope":
-                text = json.dumps(formats.gradescope_error(r.error or "", _max_score(self.topic),
+                text = json.dumps(formats.gradescope_error(r.error or "", self.topic.max_score,
                                                            r.seconds), indent=2)
             elif fmt == "junit":
                 text = formats.junit_document([formats.junit_error_suite(
@@ -208,7 +204,7 @@ class BatchResult:
                 lines.append(f"  {e.id:<{width}}  {means[e.id]:5.2f} / {e.points:<4g} {pct:4.0f}%"
                              f"   passed by {passed}")
             total = sum(r.score() for r in graded) / len(graded)
-            max_score = _max_score(self.topic)
+            max_score = self.topic.max_score
             lines.append(f"  {'total':<{width}}  {total:5.2f} / {max_score:<4g} "
                          f"{100 * total / max_score if max_score else 0:4.0f}%")
             lines += ["", "Mistakes seen, by number of learners"]

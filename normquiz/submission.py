@@ -91,27 +91,27 @@ def _same_name(name: str, wanted: str) -> bool:
         wanted.casefold()
 
 
-def _named_like(folder: Path, wanted: str, any_name: bool,
-                notes: list[str]) -> Path | None:
-    """The file in `folder` that must be `wanted`: itself, else the one candidate.
-
-    A candidate is a regular file that is `wanted` but for case or a " (1)"; without
-    such, and when `any_name`, any file with the same suffix. Several candidates:
-    none is chosen, and `notes` names them.
-    """
+def _candidates(folder: Path, wanted: str, any_name: bool) -> list[str]:
+    """The files in `folder` that could be `wanted`: itself; else the regular files that
+    are `wanted` but for case or a " (1)"; else, when `any_name`, any with its suffix."""
     if _is_regular(folder / wanted):
-        return folder / wanted
+        return [wanted]
     suffix = Path(wanted).suffix.casefold()
     try:
         files = sorted(p.name for p in folder.iterdir()
                        if p.suffix.casefold() == suffix and _is_regular(p))
     except OSError:
-        return None
-    candidates = [n for n in files if _same_name(n, wanted)] or (files if any_name else [])
+        return []
+    return [n for n in files if _same_name(n, wanted)] or (files if any_name else [])
+
+
+def _pick(folder: Path, wanted: str, candidates: list[str], notes: list[str]) -> Path | None:
+    """The one candidate for `wanted`; with several, none, and `notes` names them."""
     if len(candidates) == 1:
-        notes.append(f"{candidates[0]} was graded as {wanted} (name it {wanted}).")
+        if candidates[0] != wanted:
+            notes.append(f"{candidates[0]} was graded as {wanted} (name it {wanted}).")
         return folder / candidates[0]
-    if len(candidates) > 1:
+    if candidates:
         notes.append(f"There is no {wanted}, and several files could be it: "
                      f"{', '.join(candidates)}. None was graded: keep one named {wanted}.")
     return None
@@ -120,13 +120,14 @@ def _named_like(folder: Path, wanted: str, any_name: bool,
 def learner_files(folder: Path, topic: Topic, notes: list[str]) -> tuple[Path | None,
                                                                        Path | None]:
     """(module, notebook) in `folder`, each None when there is none (see the rule above)."""
-    wanted_module, wanted_notebook = topic.module, notebook_name(topic)
-    module = _named_like(folder, wanted_module, False, notes) if wanted_module else None
-    notebook = _named_like(folder, wanted_notebook, False, notes)
-    if module is None and notebook is None:
-        module = _named_like(folder, wanted_module, True, notes) if wanted_module else None
-        notebook = _named_like(folder, wanted_notebook, True, notes) if module is None else None
-    return module, notebook
+    notebook_file = notebook_name(topic)
+    modules = _candidates(folder, topic.module, False) if topic.module else []
+    notebooks = _candidates(folder, notebook_file, False)
+    if not modules and not notebooks:  # none under a close name: the one .py, or .ipynb
+        modules = _candidates(folder, topic.module, True) if topic.module else []
+        notebooks = [] if modules else _candidates(folder, notebook_file, True)
+    module = _pick(folder, topic.module, modules, notes) if topic.module else None
+    return module, _pick(folder, notebook_file, notebooks, notes)
 
 
 def _same_bytes(path: Path, other: Path) -> bool:
@@ -361,13 +362,18 @@ def grade(work: Work, *, only: str | None = None, strict: bool = True,
     return result
 
 
+def _in_workspace(work: Work) -> bool:
+    """Whether the work is a workspace's (with a state file): its files were all written
+    by `start`, so a missing one is to be restored, not graded as unanswered."""
+    return work.workspace is not None and (work.workspace.path / STATE_FILE).exists()
+
+
 def _why_not_runnable(work: Work, module: Path | None,
                       strict: bool) -> tuple[Status, str] | None:
     topic = work.topic
     if module is not None and module.exists():
         return None
-    if module is not None and strict and work.workspace is not None \
-            and (work.workspace.path / STATE_FILE).exists():
+    if module is not None and strict and _in_workspace(work):
         raise WorkspaceError(
             f"{display_path(module)} is missing. Run 'normquiz start {topic.slug} . --force' "
             "to write a fresh stub (your other files are kept).")
@@ -390,8 +396,7 @@ def _answers(work: Work, questions: list[Any],
             if strict:
                 raise
             answers, invalid = {}, {q.id: str(e) for q in work.topic.questions}
-    elif strict and work.workspace is not None \
-            and (work.workspace.path / STATE_FILE).exists():
+    elif strict and _in_workspace(work):
         where = display_path(work.answers_path or Path(ANSWERS_FILE))
         raise WorkspaceError(f"{where} is missing. Run 'normquiz start {work.topic.slug} . "
                              "--force' to recreate it (your other files are kept).")

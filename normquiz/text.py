@@ -20,8 +20,6 @@ class Places:
     words, so a result is right where it is made and never edited after.
     """
 
-    notebook = False
-
     def __init__(self, module: str | None = None) -> None:
         self.module = module  # the module's name as the learner sees it
 
@@ -29,14 +27,22 @@ class Places:
         """How the learner grades it again, after "then"."""
         return f"run normquiz grade {exercise_id}"
 
+    def code_place(self) -> str:
+        """Where a function is written (and made current), after "fill in ..."."""
+        return f"in {self.module}"
+
+    def answer_place(self, question_id: str) -> str:
+        """How an answer is given, before ", then"."""
+        return f"give your answer to '{question_id}' in answers.yaml"
+
     def fill_in(self, function: str, exercise_id: str) -> str:
         """What to do about a function that is still the stub."""
-        return (f"Not implemented yet: fill in the # TODO lines of {function} in "
-                f"{self.module}, then {self.rerun(exercise_id)}.")
+        return (f"Not implemented yet: fill in the # TODO lines of {function} "
+                f"{self.code_place()}, then {self.rerun(exercise_id)}.")
 
     def answer(self, question_id: str) -> str:
         """What to do about a question not answered yet."""
-        return (f"Not answered yet: give your answer to '{question_id}' in answers.yaml, "
+        return (f"Not answered yet: {self.answer_place(question_id)}, "
                 f"then {self.rerun(question_id)}.")
 
     def line(self, number: int) -> str:
@@ -45,9 +51,8 @@ class Places:
 
 
 class NotebookPlaces(Places):
-    """A notebook's cells; `origins[i]` is the (cell, line) of the module's line i + 1."""
-
-    notebook = True
+    """A notebook's cells; `origins[i]` is the (cell, line) of the module's line i + 1
+    (None for a kernel, whose cells' numbers are not known)."""
 
     def __init__(self, name: str, origins: list[tuple[int, int]] | None = None) -> None:
         super().__init__(name)
@@ -56,22 +61,17 @@ class NotebookPlaces(Places):
     def rerun(self, exercise_id: str) -> str:
         return f'normquiz.check("{exercise_id}")'
 
-    def fill_in(self, function: str, exercise_id: str) -> str:
-        return (f"Not implemented yet: fill in the # TODO lines of {function} in its exercise "
-                f"cell, run that cell, then {self.rerun(exercise_id)}.")
+    def code_place(self) -> str:
+        return "in its exercise cell, run that cell"
 
-    def answer(self, question_id: str) -> str:
-        return (f"Not answered yet: replace None with your answer in the answer cell of "
-                f"'{question_id}', run it, then {self.rerun(question_id)}.")
-
+    def answer_place(self, question_id: str) -> str:
+        return f"replace None with your answer in the answer cell of '{question_id}', run it"
 
     def line(self, number: int) -> str:
-        if self.origins is None:  # a kernel: its cells' numbers are not known
-            return f"{self.module}, line {number}"
-        if 1 <= number <= len(self.origins):
+        if self.origins is not None and 1 <= number <= len(self.origins):
             cell, cell_line = self.origins[number - 1]
             return f"{self.module}, cell {cell}, line {cell_line}"
-        return f"{self.module}, line {number}"
+        return super().line(number)
 
 
 class WatchedPlaces(Places):

@@ -41,7 +41,7 @@ from normquiz.errors import NormquizError
 from normquiz.report import COLOR, SYMBOL, ExerciseResult, Status
 from normquiz.sandbox import DEFAULT_TIMEOUT
 from normquiz.text import Places, WatchedPlaces, next_steps
-from normquiz.workspace import ANSWERS_FILE, STATE_FILE, Workspace, notebook_name
+from normquiz.workspace import ANSWERS_FILE, STATE_FILE, Workspace
 
 KEYS = "h hint · e explain · l list · r grade again · q quit"
 LABEL: dict[Status, str] = {"passed": "passed", "failed": "failed", "error": "error",
@@ -57,23 +57,17 @@ class HalfSaved(NormquizError):
 # ---------------------------------------------------------------- which files count
 
 
-def watched(folder: Path, topic: Topic) -> Callable[[Any, str], bool]:
-    """watchfiles' filter: the files `normquiz grade` could read in `folder`.
+def watched(_change: Any, path: str) -> bool:
+    """watchfiles' filter: the files `normquiz grade` could read in the folder.
 
-    Any .py or .ipynb file there (the module may be `Layernorm (1).py`, and modules
-    beside it are copied to the worker) and answers.yaml; never the state file or
-    an editor's hidden temporary files. (Only `folder` itself is watched, not its
+    Any .py or .ipynb file (the module may be `Layernorm (1).py`, and modules beside
+    it are copied to the worker) and answers.yaml; never the state file or an
+    editor's hidden temporary files. (Only the folder itself is watched, not its
     sub-folders.)
     """
-    names = {ANSWERS_FILE, notebook_name(topic)} | ({topic.module} if topic.module else set())
-
-    def wanted(_change: Any, path: str) -> bool:
-        name = Path(path).name
-        if name.startswith("."):
-            return False
-        return name in names or name.endswith((".py", ".ipynb"))
-
-    return wanted
+    name = Path(path).name
+    return not name.startswith(".") and (name == ANSWERS_FILE
+                                         or name.endswith((".py", ".ipynb")))
 
 
 def holds(names: set[str], exercise: Any) -> bool:
@@ -328,7 +322,7 @@ class Watch:
             return lines
         on = self.current()
         if on is None:
-            total = sum(e.points for e in self.topic.exercises)
+            total = self.topic.max_score
             lines.append(s(f"✓ All {len(self.order)} exercises of {self.topic.slug} passed "
                            f"({total:g} points). Well done!", fg="green", bold=True))
             return lines
@@ -357,7 +351,7 @@ class Watch:
         from normquiz.sandbox.isolation import missing
 
         passed = [e for e in self.topic.exercises if self.status.get(e.id) == "passed"]
-        total = sum(e.points for e in self.topic.exercises)
+        total = self.topic.max_score
         lines = [progress_bar(sum(e.points for e in passed), total, len(passed),
                               len(self.order)), self._style(KEYS, dim=True)]
         lines.append(self.last)
@@ -522,10 +516,9 @@ class Watch:
                         self.draw()
 
     def _stamps(self) -> dict[str, tuple[int, int]]:
-        wanted = watched(self.folder, self.topic)
         stamps = {}
         for p in self.folder.iterdir():
-            if wanted(None, str(p)):
+            if watched(None, str(p)):
                 try:
                     st = p.stat()
                 except OSError:
@@ -560,7 +553,7 @@ class Watch:
 
         def watching() -> None:
             try:
-                for changes in watch(self.folder, watch_filter=watched(self.folder, self.topic),
+                for changes in watch(self.folder, watch_filter=watched,
                                      stop_event=self._stop, recursive=False,
                                      force_polling=True if self.poll else None,
                                      raise_interrupt=False):

@@ -89,6 +89,7 @@ def test_several_candidates_none_is_chosen_and_each_is_named(tmp_path):
     notes: list[str] = []
     module, notebook = learner_files(folder, LAYERNORM, notes)
     assert module is None and notebook is None
+    assert len(notes) == 1  # said once
     assert "Layernorm (1).py" in notes[0] and "LAYERNORM.py" in notes[0]
 
 
